@@ -1,0 +1,109 @@
+//! Validate the `summary` arguments and the settings into one typed [`RunConfig`].
+
+use crate::cli::SummaryArgs;
+use crate::data::Sample;
+use crate::error::Error;
+use crate::lens::{Catalog, Lens, LensKind};
+use crate::settings::{DEFAULT_BASE_URL, Settings};
+use std::path::PathBuf;
+
+/// Everything a `summary` run needs, checked.
+#[derive(Debug)]
+pub struct RunConfig {
+    pub datasets: Vec<PathBuf>,
+    pub columns: Vec<String>,
+    pub lenses: Vec<Lens>,
+    pub sample: Sample,
+    pub split: Option<String>,
+    pub workers: usize,
+    pub version: u32,
+    pub dry_run: bool,
+    /// Settings with the command-line overrides applied.
+    pub settings: Settings,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl RunConfig {
+    pub fn new(args: SummaryArgs, mut settings: Settings) -> Result<RunConfig, Error> {
+        // Flags override the environment.
+        if let Some(model) = args.model {
+            settings.model = model;
+        }
+        if let Some(url) = args.base_url {
+            settings.base_url = url;
+        }
+        if let Some(out) = args.out {
+            settings.data_dir = out;
+        }
+        if let Some(dir) = args.lens_dir {
+            settings.lens_dir = Some(dir);
+        }
+
+        let datasets: Vec<PathBuf> = split_list(&args.datasets)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect();
+        let columns = split_list(&args.columns);
+        let lens_names = split_list(&args.lenses);
+        if datasets.is_empty() || columns.is_empty() || lens_names.is_empty() {
+            return Err(Error::Usage(
+                "summary needs DATASETS, COLUMNS and LENSES, each a comma-separated list, e.g. `classified summary data.jsonl text textbook_quality`".into(),
+            ));
+        }
+        if args.workers == 0 {
+            return Err(Error::Usage("--workers must be at least 1".into()));
+        }
+
+        let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
+        let lenses = lens_names
+            .iter()
+            .map(|name| catalog.get(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        for lens in &lenses {
+            if lens.input_fields.len() != columns.len() {
+                return Err(Error::Usage(format!(
+                    "lens `{}` takes {} input field(s) ({}) but {} column(s) were given ({}); list one column per field, in that order",
+                    lens.name,
+                    lens.input_fields.len(),
+                    lens.input_fields.join(", "),
+                    columns.len(),
+                    columns.join(", ")
+                )));
+            }
+        }
+
+        let needs_model = lenses.iter().any(|l| l.kind != LensKind::Local);
+        // A self-hosted server (vLLM, Ollama, llama.cpp) usually wants no key; OpenAI always does.
+        if needs_model
+            && !args.dry_run
+            && settings.api_key.is_none()
+            && settings.base_url.trim_end_matches('/') == DEFAULT_BASE_URL
+        {
+            return Err(Error::Usage(
+                "no API key: set OPENAI_API_KEY (or OPENAI_KEY, also read from local.env), point OPENAI_BASE_URL at a server that needs none, or add --dry-run to see what would be sent".into(),
+            ));
+        }
+
+        Ok(RunConfig {
+            datasets,
+            columns,
+            lenses,
+            sample: match args.max {
+                Some(n) => Sample::Random { n, seed: args.seed },
+                None => Sample::All,
+            },
+            split: args.split,
+            workers: args.workers,
+            version: args.version,
+            dry_run: args.dry_run,
+            settings,
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! CSV files with a header row. Every field is text: an empty field is `Some("")`.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use csv::{ByteRecord, Reader, ReaderBuilder};
+
+use super::sample::{Picker, sample_indices};
+use super::{
+    COUNT_ALL_LIMIT_BYTES, DataError, Dataset, OpenOptions, Row, Sample, check_columns,
+    display_name,
+};
+
+const FORMAT: &str = "CSV";
+
+fn reader(file: File) -> Reader<File> {
+    ReaderBuilder::new()
+        .has_headers(true)
+        .buffer_capacity(256 * 1024)
+        .from_reader(file)
+}
+
+pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut rdr = reader(file);
+    let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
+    let available: Vec<String> = headers.iter().map(str::to_string).collect();
+    check_columns(path, opts.columns, &available)?;
+    let positions: Vec<usize> = opts
+        .columns
+        .iter()
+        .map(|c| {
+            available
+                .iter()
+                .position(|a| a == c)
+                .expect("checked above")
+        })
+        .collect();
+
+    let (total_rows, picker, rdr) = match opts.sample {
+        Sample::All if size <= COUNT_ALL_LIMIT_BYTES => {
+            let (total, rdr) = count_rows(rdr, path)?;
+            (Some(total), None, rdr)
+        }
+        Sample::All => (None, None, rdr),
+        Sample::Random { n, seed } => {
+            let (total, rdr) = count_rows(rdr, path)?;
+            let indices = sample_indices(total, n, seed);
+            (Some(indices.len() as u64), Some(Picker::new(indices)), rdr)
+        }
+    };
+
+    Ok(Dataset {
+        name: display_name(path),
+        total_rows,
+        rows: Box::new(CsvRows {
+            path: path.to_path_buf(),
+            rdr,
+            record: ByteRecord::new(),
+            columns: opts.columns.to_vec(),
+            positions,
+            picker,
+            row: 0,
+            done: false,
+        }),
+    })
+}
+
+/// Counts the records, then returns a reader positioned at the first record again.
+fn count_rows(mut rdr: Reader<File>, path: &Path) -> Result<(u64, Reader<File>), DataError> {
+    let mut record = ByteRecord::new();
+    let mut n = 0;
+    loop {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => n += 1,
+            Ok(false) => break,
+            // A malformed record still counts as a row; the reading pass reports it.
+            Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => n += 1,
+            Err(e) => return Err(csv_error(path, e)),
+        }
+    }
+    let mut file = rdr.into_inner();
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::io(path, e))?;
+    let mut rdr = reader(file);
+    rdr.byte_headers().map_err(|e| csv_error(path, e))?;
+    Ok((n, rdr))
+}
+
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    let line = e.position().map(|p| p.line());
+    let reason = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("it has {len} fields but the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
+        _ => e.to_string(),
+    };
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => DataError::io(path, io),
+        _ => match line {
+            Some(line) => DataError::invalid_line(path, line, FORMAT, reason),
+            None => DataError::invalid_file(path, "CSV file", reason),
+        },
+    }
+}
+
+struct CsvRows {
+    path: PathBuf,
+    rdr: Reader<File>,
+    record: ByteRecord,
+    columns: Vec<String>,
+    positions: Vec<usize>,
+    picker: Option<Picker>,
+    row: u64,
+    done: bool,
+}
+
+impl CsvRows {
+    fn row(&self, index: u64) -> Result<Row, DataError> {
+        let mut values = Vec::with_capacity(self.positions.len());
+        for (&pos, column) in self.positions.iter().zip(&self.columns) {
+            let field = self.record.get(pos).unwrap_or_default();
+            match std::str::from_utf8(field) {
+                Ok(text) => values.push(Some(text.to_string())),
+                Err(_) => {
+                    let line = self.record.position().map_or(0, |p| p.line());
+                    return Err(DataError::invalid_line(
+                        &self.path,
+                        line,
+                        FORMAT,
+                        format!("column \"{column}\" is not valid UTF-8"),
+                    ));
+                }
+            }
+        }
+        Ok(Row { index, values })
+    }
+}
+
+impl Iterator for CsvRows {
+    type Item = Result<Row, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            if self.picker.as_ref().is_some_and(Picker::finished) {
+                break;
+            }
+            let result = self.rdr.read_byte_record(&mut self.record);
+            let index = self.row;
+            match result {
+                Ok(false) => break,
+                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                    self.done = true;
+                    return Some(Err(csv_error(&self.path, e)));
+                }
+                Ok(true) | Err(_) => self.row += 1,
+            }
+            if let Some(picker) = &mut self.picker
+                && !picker.take(index)
+            {
+                continue;
+            }
+            return Some(match result {
+                Ok(_) => self.row(index),
+                Err(e) => Err(csv_error(&self.path, e)),
+            });
+        }
+        self.done = true;
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::open;
+
+    fn read(path: &Path, columns: &[&str]) -> Vec<Result<Row, DataError>> {
+        let columns: Vec<String> = columns.iter().map(|s| s.to_string()).collect();
+        let opts = OpenOptions {
+            columns: &columns,
+            split: None,
+            sample: Sample::All,
+        };
+        open(path, &opts).unwrap().rows.collect()
+    }
+
+    #[test]
+    fn fields_are_text_with_quotes_newlines_and_empty_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(
+            &path,
+            "\u{feff}id,text,n\n1,\"multi\nline, \"\"quoted\"\"\",5\n2,,\n\n3,plain,x\n",
+        )
+        .unwrap();
+        let rows: Vec<Row> = read(&path, &["text", "n", "id"])
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                Row {
+                    index: 0,
+                    values: vec![
+                        Some("multi\nline, \"quoted\"".into()),
+                        Some("5".into()),
+                        Some("1".into())
+                    ]
+                },
+                Row {
+                    index: 1,
+                    values: vec![Some("".into()), Some("".into()), Some("2".into())]
+                },
+                Row {
+                    index: 2,
+                    values: vec![Some("plain".into()), Some("x".into()), Some("3".into())]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn ragged_record_names_the_line_and_reading_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, "a,b\n1,2\n3,4,5\n6,7\n").unwrap();
+        let rows = read(&path, &["b"]);
+        assert_eq!(rows.len(), 3);
+        let msg = rows[1].as_ref().unwrap_err().to_string();
+        assert!(
+            msg.starts_with("line 3 of ") && msg.contains("r.csv") && msg.contains("3 fields"),
+            "{msg}"
+        );
+        assert_eq!(
+            rows[2].as_ref().unwrap(),
+            &Row {
+                index: 2,
+                values: vec![Some("7".into())]
+            }
+        );
+    }
+}

@@ -1,0 +1,587 @@
+//! JSON Lines (`.jsonl`, `.ndjson`, and `.json` files holding one object per line).
+//!
+//! Rows are the non-blank lines. Each line is parsed with a visitor that keeps only the
+//! requested keys and skips every other value without building it.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use super::sample::{Picker, sample_indices};
+use super::{
+    COUNT_ALL_LIMIT_BYTES, DataError, Dataset, OpenOptions, Row, Sample, check_columns,
+    display_name,
+};
+
+const FORMAT: &str = "JSON";
+
+pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let mut lines = Lines::new(file);
+
+    // The keys of the first object are the columns.
+    let first = lines.next_line().map_err(|e| DataError::io(path, e))?;
+    let available = match first {
+        Some(line) => object_keys(line).map_err(|e| line_error(path, lines.line_no, &e))?,
+        None => Vec::new(),
+    };
+    check_columns(path, opts.columns, &available)?;
+
+    let (total_rows, picker) = match opts.sample {
+        Sample::All if size <= COUNT_ALL_LIMIT_BYTES => (Some(count_rows(&mut lines, path)?), None),
+        Sample::All => (None, None),
+        Sample::Random { n, seed } => {
+            let total = count_rows(&mut lines, path)?;
+            let indices = sample_indices(total, n, seed);
+            (Some(indices.len() as u64), Some(Picker::new(indices)))
+        }
+    };
+    lines.rewind().map_err(|e| DataError::io(path, e))?;
+
+    Ok(Dataset {
+        name: display_name(path),
+        total_rows,
+        rows: Box::new(JsonlRows {
+            path: path.to_path_buf(),
+            lines,
+            columns: opts.columns.to_vec(),
+            picker,
+            row: 0,
+            done: false,
+        }),
+    })
+}
+
+/// Counts the non-blank lines of the whole file (from the start).
+fn count_rows(lines: &mut Lines, path: &Path) -> Result<u64, DataError> {
+    lines.rewind().map_err(|e| DataError::io(path, e))?;
+    let mut n = 0;
+    while lines
+        .next_line()
+        .map_err(|e| DataError::io(path, e))?
+        .is_some()
+    {
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn line_error(path: &Path, line: u64, e: &serde_json::Error) -> DataError {
+    DataError::invalid_line(path, line, FORMAT, json_reason(e, false))
+}
+
+/// serde_json's message without its " at line L column C" suffix, plus the column if wanted.
+pub(crate) fn json_reason(e: &serde_json::Error, with_line: bool) -> String {
+    let text = e.to_string();
+    let msg = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    if e.column() == 0 {
+        msg.to_string()
+    } else if with_line {
+        format!("{msg} at line {} column {}", e.line(), e.column())
+    } else {
+        format!("{msg} at column {}", e.column())
+    }
+}
+
+/// Reads non-blank lines, tracking 1-based line numbers and stripping a leading BOM.
+pub(crate) struct Lines {
+    reader: BufReader<File>,
+    buf: Vec<u8>,
+    /// Number of the line last returned (1-based).
+    pub(crate) line_no: u64,
+}
+
+impl Lines {
+    pub(crate) fn new(file: File) -> Self {
+        Lines {
+            reader: BufReader::with_capacity(256 * 1024, file),
+            buf: Vec::new(),
+            line_no: 0,
+        }
+    }
+
+    pub(crate) fn rewind(&mut self) -> io::Result<()> {
+        self.reader.seek(SeekFrom::Start(0))?;
+        self.line_no = 0;
+        Ok(())
+    }
+
+    /// The next line that holds something other than whitespace, without its line ending.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<&[u8]>> {
+        loop {
+            self.buf.clear();
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let mut line: &[u8] = &self.buf;
+            if self.line_no == 1 {
+                line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let start = self.buf.len() - line.len();
+            let mut end = self.buf.len();
+            while end > start && matches!(self.buf[end - 1], b'\n' | b'\r') {
+                end -= 1;
+            }
+            return Ok(Some(&self.buf[start..end]));
+        }
+    }
+}
+
+struct JsonlRows {
+    path: PathBuf,
+    lines: Lines,
+    columns: Vec<String>,
+    picker: Option<Picker>,
+    row: u64,
+    done: bool,
+}
+
+impl Iterator for JsonlRows {
+    type Item = Result<Row, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            if self.picker.as_ref().is_some_and(Picker::finished) {
+                break;
+            }
+            let line = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(DataError::io(&self.path, e)));
+                }
+            };
+            let index = self.row;
+            self.row += 1;
+            if let Some(picker) = &mut self.picker
+                && !picker.take(index)
+            {
+                continue;
+            }
+            return Some(match parse_object(line, &self.columns) {
+                Ok(cells) => cells_to_row(index, cells, &self.columns),
+                Err(e) => Err(DataError::invalid_line(
+                    &self.path,
+                    self.lines.line_no,
+                    FORMAT,
+                    json_reason(&e, false),
+                )),
+            });
+        }
+        self.done = true;
+        None
+    }
+}
+
+/// A requested value of one JSON object.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Cell {
+    #[default]
+    Missing,
+    Null,
+    Text(String),
+    /// Not text: the kind of value found ("a number", ...).
+    Other(&'static str),
+}
+
+/// Turns parsed cells into a row, or an error naming the first non-text value.
+pub(crate) fn cells_to_row(
+    index: u64,
+    cells: Vec<Cell>,
+    columns: &[String],
+) -> Result<Row, DataError> {
+    let mut values = Vec::with_capacity(cells.len());
+    for (cell, column) in cells.into_iter().zip(columns) {
+        values.push(match cell {
+            Cell::Missing | Cell::Null => None,
+            Cell::Text(s) => Some(s),
+            Cell::Other(found) => {
+                return Err(DataError::ValueType {
+                    row: index,
+                    column: column.clone(),
+                    found,
+                });
+            }
+        });
+    }
+    Ok(Row { index, values })
+}
+
+/// Parses one JSON object, keeping the requested columns (aligned with `columns`).
+pub(crate) fn parse_object(
+    json: &[u8],
+    columns: &[String],
+) -> Result<Vec<Cell>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let cells = RowSeed { columns }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(cells)
+}
+
+/// The keys of one JSON object, in order.
+pub(crate) fn object_keys(json: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let keys = KeysSeed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(keys)
+}
+
+struct RowSeed<'a> {
+    columns: &'a [String],
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = Vec<Cell>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = Vec<Cell>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cells: Vec<Cell> = (0..self.columns.len()).map(|_| Cell::Missing).collect();
+        while let Some(slot) = map.next_key_seed(KeySeed {
+            columns: self.columns,
+        })? {
+            match slot {
+                Some(i) => {
+                    let cell = map.next_value_seed(CellSeed)?;
+                    // A column requested twice gets the value twice.
+                    let name = &self.columns[i];
+                    for (slot, column) in cells.iter_mut().zip(self.columns).skip(i + 1) {
+                        if column == name {
+                            *slot = cell.clone();
+                        }
+                    }
+                    cells[i] = cell;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(cells)
+    }
+}
+
+/// Resolves a key to the position of the first requested column with that name.
+struct KeySeed<'a> {
+    columns: &'a [String],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self.columns.iter().position(|c| c == key))
+    }
+}
+
+struct CellSeed;
+
+impl<'de> DeserializeSeed<'de> for CellSeed {
+    type Value = Cell;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed {
+    type Value = Cell;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cell, E> {
+        Ok(Cell::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cell, E> {
+        Ok(Cell::Text(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
+        Ok(Cell::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Cell, E> {
+        Ok(Cell::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Cell, E> {
+        Ok(Cell::Other("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Cell, E> {
+        Ok(Cell::Other("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Cell, E> {
+        Ok(Cell::Other("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Cell, E> {
+        Ok(Cell::Other("a number"))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Cell::Other("a list"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Cell::Other("an object"))
+    }
+}
+
+struct KeysSeed;
+
+impl<'de> DeserializeSeed<'de> for KeysSeed {
+    type Value = Vec<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeysSeed {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut keys: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<IgnoredAny>()?;
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::open;
+
+    fn cols(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn read_all(path: &Path, columns: &[String]) -> Vec<Result<Row, DataError>> {
+        let opts = OpenOptions {
+            columns,
+            split: None,
+            sample: Sample::All,
+        };
+        open(path, &opts).unwrap().rows.collect()
+    }
+
+    #[test]
+    fn values_nulls_missing_keys_and_blank_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        std::fs::write(
+            &path,
+            "\u{feff}{\"a\": \"x\", \"b\": \"é\\n\\\"q\\\"\", \"n\": {\"deep\": [1, 2]}}\r\n\n   \n{\"a\": null}\n{\"b\": \"only b\", \"a\": \"y\"}",
+        )
+        .unwrap();
+        let columns = cols(&["b", "a", "a"]);
+        let rows: Vec<Row> = read_all(&path, &columns)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                Row {
+                    index: 0,
+                    values: vec![Some("é\n\"q\"".into()), Some("x".into()), Some("x".into())]
+                },
+                Row {
+                    index: 1,
+                    values: vec![None, None, None]
+                },
+                Row {
+                    index: 2,
+                    values: vec![Some("only b".into()), Some("y".into()), Some("y".into())]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_line_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.jsonl");
+        std::fs::write(&path, "{\"a\": \"x\"}\n\n{\"a\": \"y\"\n{\"a\": \"z\"}\n").unwrap();
+        let rows = read_all(&path, &cols(&["a"]));
+        assert_eq!(rows.len(), 3);
+        let msg = rows[1].as_ref().unwrap_err().to_string();
+        assert!(msg.starts_with("line 3 of "), "{msg}");
+        assert!(msg.contains("bad.jsonl"), "{msg}");
+        // Reading goes on after a bad line.
+        assert_eq!(
+            rows[2].as_ref().unwrap().values,
+            vec![Some("z".to_string())]
+        );
+        assert_eq!(rows[2].as_ref().unwrap().index, 2);
+    }
+
+    #[test]
+    fn non_text_values_name_row_column_and_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(
+            &path,
+            "{\"a\": \"x\", \"s\": \"ok\"}\n{\"a\": \"x\", \"s\": 3.5}\n{\"s\": true}\n{\"s\": [\"l\"]}\n{\"s\": {\"k\": 1}}\n",
+        )
+        .unwrap();
+        let rows = read_all(&path, &cols(&["s"]));
+        let msgs: Vec<String> = rows[1..]
+            .iter()
+            .map(|r| r.as_ref().unwrap_err().to_string())
+            .collect();
+        assert_eq!(
+            msgs[0],
+            "row 1, column \"s\" holds a number, not text; choose a text column"
+        );
+        assert!(msgs[1].contains("row 2") && msgs[1].contains("a boolean"));
+        assert!(msgs[2].contains("row 3") && msgs[2].contains("a list"));
+        assert!(msgs[3].contains("row 4") && msgs[3].contains("an object"));
+    }
+
+    #[test]
+    fn non_object_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, "{\"a\": \"x\"}\n[1, 2]\n").unwrap();
+        let rows = read_all(&path, &cols(&["a"]));
+        let msg = rows[1].as_ref().unwrap_err().to_string();
+        assert!(
+            msg.starts_with("line 2 of ") && msg.contains("expected a JSON object"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn empty_file_has_no_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        std::fs::write(&path, "\n\n").unwrap();
+        let opts = OpenOptions {
+            columns: &cols(&["a"]),
+            split: None,
+            sample: Sample::All,
+        };
+        let err = open(&path, &opts).unwrap_err().to_string();
+        assert!(
+            err.contains("column \"a\" does not exist") && err.contains("no columns"),
+            "{err}"
+        );
+        let opts = OpenOptions {
+            columns: &[],
+            split: None,
+            sample: Sample::All,
+        };
+        let ds = open(&path, &opts).unwrap();
+        assert_eq!(ds.total_rows, Some(0));
+        assert_eq!(ds.rows.count(), 0);
+    }
+
+    #[test]
+    fn large_file_is_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.jsonl");
+        let mut text = String::new();
+        for i in 0..100_000 {
+            text.push_str(&format!(
+                "{{\"id\": {i}, \"text\": \"row number {i} with some words\", \"meta\": {{\"x\": [1, 2, 3]}}}}\n"
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        let columns = cols(&["text"]);
+        let start = std::time::Instant::now();
+        let opts = OpenOptions {
+            columns: &columns,
+            split: None,
+            sample: Sample::All,
+        };
+        let ds = open(&path, &opts).unwrap();
+        assert_eq!(ds.total_rows, Some(100_000));
+        let mut n = 0;
+        for row in ds.rows {
+            row.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 100_000);
+        eprintln!("100k JSONL rows in {:?}", start.elapsed());
+        let opts = OpenOptions {
+            columns: &columns,
+            split: None,
+            sample: Sample::Random { n: 50, seed: 1 },
+        };
+        let rows: Vec<Row> = open(&path, &opts)
+            .unwrap()
+            .rows
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 50);
+        for row in rows {
+            assert_eq!(
+                row.values[0].as_deref(),
+                Some(format!("row number {} with some words", row.index).as_str())
+            );
+        }
+    }
+}

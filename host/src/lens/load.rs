@@ -1,0 +1,443 @@
+//! Turn a lens folder into a validated [`Lens`], or a clear error naming the file and the problem.
+
+use super::{ComponentFile, Lens, LensKind, LensSource};
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A lens that could not be loaded. Every message names the lens, the file and what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("lens `{lens}`: {file}: {problem}")]
+pub struct LensError {
+    pub lens: String,
+    pub file: String,
+    pub problem: String,
+}
+
+/// Read access to the files of one lens folder, on disk or embedded in the binary.
+pub(crate) trait LensFiles {
+    /// The file's bytes, or `None` when it does not exist.
+    fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>>;
+}
+
+impl LensFiles for &Path {
+    fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        match std::fs::read(self.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Load the lens in folder `dir`; its name is the folder's name.
+pub fn load_dir(dir: &Path) -> Result<Lens, LensError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string());
+    if !dir.is_dir() {
+        return Err(LensError {
+            lens: name,
+            file: dir.display().to_string(),
+            problem: "is not a folder; a lens is a folder holding config.json, function.json, system.jinja and prompt.jinja".into(),
+        });
+    }
+    load(&name, LensSource::Dir(dir.to_path_buf()), &dir)
+}
+
+/// Load and validate one lens from its files.
+pub(crate) fn load(
+    name: &str,
+    source: LensSource,
+    files: &dyn LensFiles,
+) -> Result<Lens, LensError> {
+    let err = |file: &str, problem: String| LensError {
+        lens: name.to_string(),
+        file: file.to_string(),
+        problem,
+    };
+    let read = |file: &str| -> Result<Option<Vec<u8>>, LensError> {
+        files
+            .read(file)
+            .map_err(|e| err(file, format!("cannot be read: {e}")))
+    };
+    let read_text = |file: &str| -> Result<Option<String>, LensError> {
+        match read(file)? {
+            None => Ok(None),
+            Some(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| err(file, "is not valid UTF-8 text".into())),
+        }
+    };
+    let parse_json = |file: &str, text: &str| -> Result<Value, LensError> {
+        serde_json::from_str(text).map_err(|e| err(file, format!("is not valid JSON: {e}")))
+    };
+
+    // config.json
+    let config_text = read_text("config.json")?.ok_or_else(|| {
+        err(
+            "config.json",
+            "is missing; add {\"input_fields\": [...], \"type\": \"pretrain\"}".into(),
+        )
+    })?;
+    let config = parse_json("config.json", &config_text)?;
+    let kind: LensKind = match config.get("type") {
+        None => {
+            return Err(err(
+                "config.json",
+                "has no \"type\"; use \"pretrain\", \"instruct\" or \"local\"".into(),
+            ));
+        }
+        Some(t) => serde_json::from_value(t.clone()).map_err(|_| {
+            err(
+                "config.json",
+                format!("\"type\" is {t}; use \"pretrain\", \"instruct\" or \"local\""),
+            )
+        })?,
+    };
+    let input_fields: Vec<String> = config
+        .get("input_fields")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+        })
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| {
+            err(
+                "config.json",
+                "needs \"input_fields\": a non-empty list of field names".into(),
+            )
+        })?;
+    if kind == LensKind::Pretrain && input_fields.len() != 1 {
+        return Err(err(
+            "config.json",
+            format!(
+                "a pretrain lens chunks exactly one text field, but input_fields lists {}",
+                input_fields.len()
+            ),
+        ));
+    }
+
+    // function.json (the seed called it functions.json)
+    let (function_file, function_text) = match read_text("function.json")? {
+        Some(t) => ("function.json", t),
+        None => match read_text("functions.json")? {
+            Some(t) => ("functions.json", t),
+            None => {
+                return Err(err(
+                    "function.json",
+                    "is missing; add one OpenAI function schema".into(),
+                ));
+            }
+        },
+    };
+    let function = match parse_json(function_file, &function_text)? {
+        Value::Array(mut items) if items.len() == 1 => items.remove(0),
+        Value::Array(items) => {
+            return Err(err(
+                function_file,
+                format!("holds {} functions; a lens has exactly one", items.len()),
+            ));
+        }
+        v => v,
+    };
+    let (function_name, score_labels, rationale_labels) =
+        labels(&function).map_err(|problem| err(function_file, problem))?;
+
+    // Templates: required for model lenses, and may only use the declared input fields.
+    let (system_template, prompt_template) = if kind == LensKind::Local {
+        (String::new(), String::new())
+    } else {
+        let mut sources = Vec::new();
+        for file in ["system.jinja", "prompt.jinja"] {
+            let source = read_text(file)?.ok_or_else(|| err(file, "is missing".into()))?;
+            check_template(file, &source, &input_fields).map_err(|p| err(file, p))?;
+            sources.push(source);
+        }
+        let prompt = sources.pop().unwrap_or_default();
+        (sources.pop().unwrap_or_default(), prompt)
+    };
+
+    // Optional WebAssembly component, path relative to the lens folder.
+    let component = match config.get("component") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(path)) => {
+            let bytes = read(path)?.ok_or_else(|| {
+                err(path, "is named by config.json \"component\" but does not exist; build the component first".into())
+            })?;
+            Some(ComponentFile {
+                name: path.clone(),
+                bytes: Arc::new(bytes),
+            })
+        }
+        Some(other) => {
+            return Err(err(
+                "config.json",
+                format!("\"component\" must be a file name, not {other}"),
+            ));
+        }
+    };
+    if kind == LensKind::Local && component.is_none() {
+        return Err(err(
+            "config.json",
+            "a \"local\" lens scores rows with its component; add \"component\": \"lens.wasm\""
+                .into(),
+        ));
+    }
+
+    Ok(Lens {
+        name: name.to_string(),
+        kind,
+        input_fields,
+        system_template,
+        prompt_template,
+        function,
+        function_name,
+        score_labels,
+        rationale_labels,
+        config,
+        source,
+        component,
+    })
+}
+
+/// Read the function's name, score labels and rationale labels from its schema.
+fn labels(function: &Value) -> Result<(String, Vec<String>, Vec<String>), String> {
+    let name = function
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or("has no function \"name\"")?;
+    let valid_name = name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid_name {
+        return Err(format!(
+            "function name {name:?} must be 1-64 letters, digits, '_' or '-'"
+        ));
+    }
+    let params = function
+        .get("parameters")
+        .ok_or("has no \"parameters\" object")?;
+    let props = params
+        .get("properties")
+        .and_then(Value::as_object)
+        .ok_or("has no \"parameters.properties\" object")?;
+    let required = params
+        .get("required")
+        .and_then(Value::as_array)
+        .ok_or("has no \"parameters.required\" list; list every score and rationale field there")?;
+    let (mut scores, mut rationales) = (Vec::new(), Vec::new());
+    for field in required {
+        let field = field.as_str().ok_or("\"required\" must list field names")?;
+        let prop = props.get(field).ok_or_else(|| {
+            format!("\"required\" lists {field:?}, which is not in \"properties\"")
+        })?;
+        match prop.get("type").and_then(Value::as_str) {
+            Some("integer" | "number") => scores.push(field.to_string()),
+            Some("string") => rationales.push(field.to_string()),
+            _ => {}
+        }
+    }
+    if scores.is_empty() {
+        return Err("has no required integer field; a lens needs at least one score".into());
+    }
+    Ok((name.to_string(), scores, rationales))
+}
+
+/// Parse a template and check that every variable it reads is an input field.
+fn check_template(file: &str, source: &str, input_fields: &[String]) -> Result<(), String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template(file, source)
+        .map_err(|e| format!("template error: {}", template_error(&e)))?;
+    let tmpl = env.get_template(file).map_err(|e| e.to_string())?;
+    let mut unknown: Vec<String> = tmpl
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|v| !input_fields.contains(v))
+        .collect();
+    unknown.sort();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "uses {} not in config.json input_fields ({}); add it there or remove it from the template",
+            unknown
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            input_fields.join(", ")
+        ))
+    }
+}
+
+/// minijinja's error with its line number, on one line.
+pub fn template_error(e: &minijinja::Error) -> String {
+    match e.line() {
+        Some(line) => format!(
+            "{} (line {line})",
+            e.detail().unwrap_or(&e.kind().to_string())
+        ),
+        None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A valid pretrain lens folder; each test breaks one thing.
+    fn lens_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = dir.path().join("mylens");
+        fs::create_dir(&lens).unwrap();
+        fs::write(
+            lens.join("config.json"),
+            r#"{"input_fields": ["resource"], "type": "pretrain"}"#,
+        )
+        .unwrap();
+        fs::write(lens.join("system.jinja"), "You rate text.").unwrap();
+        fs::write(lens.join("prompt.jinja"), "Rate this:\n{{ resource }}").unwrap();
+        fs::write(
+            lens.join("function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"why": {"type": "string"}, "depth": {"type": "integer"}, "overall": {"type": "number"}, "extra": {"type": "integer"}},
+                "required": ["why", "depth", "overall"]}}"#,
+        )
+        .unwrap();
+        dir
+    }
+
+    fn load_err(dir: &tempfile::TempDir) -> String {
+        load_dir(&dir.path().join("mylens"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn labels_follow_required_order_and_skip_unrequired_fields() {
+        let dir = lens_dir();
+        let lens = load_dir(&dir.path().join("mylens")).unwrap();
+        assert_eq!(lens.name, "mylens");
+        assert_eq!(lens.kind, LensKind::Pretrain);
+        assert_eq!(lens.score_labels, ["depth", "overall"]);
+        assert_eq!(lens.rationale_labels, ["why"]);
+        assert_eq!(lens.function_name, "rate");
+        assert_eq!(lens.last_label(), "overall");
+    }
+
+    #[test]
+    fn the_seeds_functions_json_list_is_accepted() {
+        let dir = lens_dir();
+        let lens = dir.path().join("mylens");
+        let function = fs::read_to_string(lens.join("function.json")).unwrap();
+        fs::remove_file(lens.join("function.json")).unwrap();
+        fs::write(lens.join("functions.json"), format!("[{function}]")).unwrap();
+        assert_eq!(load_dir(&lens).unwrap().score_labels, ["depth", "overall"]);
+    }
+
+    #[test]
+    fn missing_files_are_named() {
+        for file in [
+            "config.json",
+            "function.json",
+            "system.jinja",
+            "prompt.jinja",
+        ] {
+            let dir = lens_dir();
+            fs::remove_file(dir.path().join("mylens").join(file)).unwrap();
+            let e = load_err(&dir);
+            assert!(
+                e.contains("mylens") && e.contains(file) && e.contains("missing"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn template_syntax_error_names_file_and_line() {
+        let dir = lens_dir();
+        fs::write(
+            dir.path().join("mylens/prompt.jinja"),
+            "line one\n{{ resource ",
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("prompt.jinja") && e.contains("template error") && e.contains("line"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn template_variable_not_in_input_fields_is_named() {
+        let dir = lens_dir();
+        fs::write(
+            dir.path().join("mylens/system.jinja"),
+            "{{ audience }} {{ resource }}",
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("system.jinja") && e.contains("`audience`") && e.contains("input_fields"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn schema_without_integer_field_is_rejected() {
+        let dir = lens_dir();
+        fs::write(
+            dir.path().join("mylens/function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object", "properties": {"why": {"type": "string"}}, "required": ["why"]}}"#,
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(e.contains("function.json") && e.contains("integer"), "{e}");
+    }
+
+    #[test]
+    fn bad_config_values_are_explained() {
+        let dir = lens_dir();
+        let config = dir.path().join("mylens/config.json");
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "poetry"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("\"pretrain\", \"instruct\" or \"local\""));
+        fs::write(&config, r#"{"input_fields": [], "type": "pretrain"}"#).unwrap();
+        assert!(load_err(&dir).contains("input_fields"));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["a", "resource"], "type": "pretrain"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("exactly one"));
+        fs::write(&config, "{not json").unwrap();
+        assert!(load_err(&dir).contains("not valid JSON"));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "pretrain", "component": "lens.wasm"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("lens.wasm"));
+    }
+
+    #[test]
+    fn required_field_missing_from_properties_is_named() {
+        let dir = lens_dir();
+        fs::write(
+            dir.path().join("mylens/function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object", "properties": {"overall": {"type": "integer"}}, "required": ["overall", "depth"]}}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("\"depth\""));
+    }
+}

@@ -1,0 +1,81 @@
+//! Lenses: a folder of prompts, a config and a function schema that together say how to rate a row.
+//!
+//! `load.rs` turns a folder (on disk or embedded in the binary) into a validated [`Lens`];
+//! `catalog.rs` finds lenses by name across the built-in set and the user's `--lens-dir`.
+
+mod catalog;
+mod load;
+
+pub use catalog::{Catalog, builtin_names};
+pub use load::{LensError, load_dir, template_error};
+
+use std::path::PathBuf;
+
+/// What kind of data a lens rates, which decides how rows become prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LensKind {
+    /// One long text field, cut into token chunks; the row's score is the mean over its chunks.
+    Pretrain,
+    /// Every input field goes into one prompt; one call per row.
+    Instruct,
+    /// No prompt and no model: a WebAssembly component scores the row itself.
+    Local,
+}
+
+/// Where a lens was loaded from, shown by `lenses list` and used to resolve relative paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LensSource {
+    Builtin,
+    Dir(PathBuf),
+}
+
+/// A loaded, validated lens.
+#[derive(Debug, Clone)]
+pub struct Lens {
+    pub name: String,
+    pub kind: LensKind,
+    pub input_fields: Vec<String>,
+    /// Jinja source of the system prompt (empty for local lenses).
+    pub system_template: String,
+    /// Jinja source of the user prompt (empty for local lenses).
+    pub prompt_template: String,
+    /// The OpenAI function schema (`{"name", "description", "parameters"}`).
+    pub function: serde_json::Value,
+    pub function_name: String,
+    /// Required integer/number properties, in `required` order: the lens's scores.
+    pub score_labels: Vec<String>,
+    /// Required string properties, in `required` order: the lens's rationales.
+    pub rationale_labels: Vec<String>,
+    /// The raw `config.json`, handed to components that ask for their lens config.
+    pub config: serde_json::Value,
+    pub source: LensSource,
+    /// Bytes of the lens's WebAssembly component, if it ships one (`config.json` `"component"`).
+    pub component: Option<ComponentFile>,
+}
+
+/// A component file named by a lens's `config.json`.
+#[derive(Clone)]
+pub struct ComponentFile {
+    /// The path as written in config.json, for messages.
+    pub name: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ComponentFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ComponentFile({}, {} bytes)",
+            self.name,
+            self.bytes.len()
+        )
+    }
+}
+
+impl Lens {
+    /// The last score label (the seed's `overall`), which the bucket rule weighs specially.
+    pub fn last_label(&self) -> &str {
+        self.score_labels.last().map(String::as_str).unwrap_or("")
+    }
+}

@@ -1,0 +1,20 @@
+//! Classified rates rows of LLM training data through lenses.
+//!
+//! The pipeline, a module per step: read rows ([`data`]) → preprocess → render → call the model
+//! ([`model`], through the [`cache`]) → postprocess → aggregate → bucket ([`pipeline`]) → report
+//! ([`report`]). [`summary`] drives a run; [`lens`] loads lenses; [`component`] runs their
+//! WebAssembly components; [`error`] owns the message policy.
+
+pub mod cache;
+pub mod cli;
+pub mod component;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod lens;
+pub mod lens_cmd;
+pub mod model;
+pub mod pipeline;
+pub mod report;
+pub mod settings;
+pub mod summary;

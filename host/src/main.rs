@@ -1,0 +1,5 @@
+//! The `classified` command.
+
+fn main() {
+    classified::cli::main();
+}

@@ -1,0 +1,230 @@
+//! The HTTP client for `POST {base}/chat/completions`, with retries and the run-stopping errors.
+
+use super::RetryPolicy;
+use crate::settings::ApiKey;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// A model answer: the forced function call's arguments plus what the cache stores.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub arguments: String,
+    /// The whole response body.
+    pub response: Value,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    /// Nothing will work until the user fixes something (key, access, model, URL): stop the run.
+    Fatal(String),
+    /// This request failed (after any retries): the chunk fails, the run goes on.
+    Failed { kind: &'static str, message: String },
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    url: String,
+    base_url: String,
+    api_key: Option<ApiKey>,
+    retry: RetryPolicy,
+}
+
+impl Client {
+    pub fn new(
+        base_url: &str,
+        api_key: Option<ApiKey>,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Client {
+        let base_url = base_url.trim_end_matches('/').to_string();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .user_agent(concat!("classified/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with only a timeout and user agent set always builds");
+        Client {
+            url: format!("{base_url}/chat/completions"),
+            base_url,
+            http,
+            api_key,
+            retry,
+        }
+    }
+
+    /// Send `body`, retrying transient failures (408, 409, 429, 5xx, timeouts, dropped connections).
+    pub async fn call(&self, body: &Value) -> Result<Answer, CallError> {
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let mut request = self.http.post(&self.url).json(body);
+            if let Some(key) = &self.api_key {
+                request = request.bearer_auth(key.expose());
+            }
+            let headers = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let text = response.text().await.unwrap_or_default();
+                    if status.is_success() {
+                        return parse_answer(&text, started.elapsed());
+                    }
+                    let error = self.http_error(status, body, &text);
+                    if matches!(error, CallError::Fatal(_))
+                        || !is_retryable(status)
+                        || attempt >= self.retry.max_retries
+                    {
+                        return Err(error);
+                    }
+                    Some(headers)
+                }
+                Err(e) => {
+                    let error = CallError::Failed {
+                        kind: if e.is_timeout() {
+                            "timeout"
+                        } else {
+                            "connection"
+                        },
+                        message: connection_message(&self.base_url, &e),
+                    };
+                    if attempt >= self.retry.max_retries {
+                        return Err(error);
+                    }
+                    None
+                }
+            };
+            tokio::time::sleep(self.retry.delay(attempt, headers.as_ref())).await;
+            attempt += 1;
+        }
+    }
+
+    /// Turn an error status into a row failure or a run-stopping error with a fix in it.
+    fn http_error(&self, status: StatusCode, body: &Value, text: &str) -> CallError {
+        let (message, code) = api_error(text);
+        let detail = match (&code, message.is_empty()) {
+            (Some(c), false) => format!(" ({c}: {message})"),
+            (None, false) => format!(" ({message})"),
+            (Some(c), true) => format!(" ({c})"),
+            (None, true) => String::new(),
+        };
+        let model = body.get("model").and_then(Value::as_str).unwrap_or("?");
+        let base = &self.base_url;
+        match status.as_u16() {
+            401 => CallError::Fatal(format!(
+                "the API at {base} rejected the API key with 401{detail}; set OPENAI_API_KEY (or OPENAI_KEY) to a valid key"
+            )),
+            403 => CallError::Fatal(format!(
+                "the API at {base} refused access with 403{detail}; check that your key may use model `{model}` and this endpoint"
+            )),
+            404 if code.as_deref() == Some("model_not_found") || message.contains("model") => {
+                CallError::Fatal(format!(
+                    "model `{model}` was not found at {base}{detail}; set CHAT_MODEL or --model to a model your account can use"
+                ))
+            }
+            404 => CallError::Fatal(format!(
+                "{base}/chat/completions does not exist (404){detail}; check OPENAI_BASE_URL (it usually ends in /v1)"
+            )),
+            // Out of credit is a 429 too, but waiting does not fix it.
+            429 if code.as_deref() == Some("insufficient_quota") => CallError::Fatal(format!(
+                "the account behind the API key has no quota left (429{detail}); add credit or use another key"
+            )),
+            429 => CallError::Failed {
+                kind: "rate-limited",
+                message: format!("still rate limited (429) after retries{detail}"),
+            },
+            s if s >= 500 => CallError::Failed {
+                kind: "server-error",
+                message: format!("the API answered {s} after retries{detail}"),
+            },
+            s => CallError::Failed {
+                kind: "rejected",
+                message: format!("the API rejected the request with {s}{detail}"),
+            },
+        }
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 409 | 429) || status.is_server_error()
+}
+
+/// OpenAI error bodies look like `{"error": {"message", "type", "code"}}`.
+fn api_error(text: &str) -> (String, Option<String>) {
+    let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let error = value.get("error").unwrap_or(&Value::Null);
+    let message = match error {
+        Value::String(s) => s.clone(),
+        _ => error
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+    };
+    let code = error
+        .get("code")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut message: String = message.chars().take(300).collect();
+    message = message.replace('\n', " ");
+    (message, code)
+}
+
+fn connection_message(base: &str, e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!(
+            "no answer from {base} within OPENAI_TIMEOUT; raise OPENAI_TIMEOUT if the model is slow"
+        )
+    } else {
+        // reqwest's own message names the URL but never a header, so the key cannot leak here.
+        let mut source: &dyn std::error::Error = e;
+        while let Some(next) = source.source() {
+            source = next;
+        }
+        format!("could not reach {base}: {source}")
+    }
+}
+
+/// Pull the forced function call out of a 200 response.
+fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
+    let bad = |message: String| CallError::Failed {
+        kind: "bad-answer",
+        message,
+    };
+    let response: Value = serde_json::from_str(text).map_err(|e| {
+        bad(format!(
+            "the API answered 200 with a body that is not JSON ({e})"
+        ))
+    })?;
+    let message = &response["choices"][0]["message"];
+    let arguments = message["tool_calls"][0]["function"]["arguments"]
+        .as_str()
+        .or_else(|| message["function_call"]["arguments"].as_str())
+        .ok_or_else(|| {
+            let refusal = message["refusal"]
+                .as_str()
+                .or(message["content"].as_str())
+                .unwrap_or("");
+            let said: String = refusal.chars().take(200).collect();
+            bad(format!(
+                "the model answered without calling the function{}",
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {said:?}")
+                }
+            ))
+        })?
+        .to_string();
+    let usage = &response["usage"];
+    Ok(Answer {
+        arguments,
+        prompt_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
+        completion_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),
+        response,
+        elapsed,
+    })
+}

@@ -1,0 +1,209 @@
+//! The files a run writes to DATA_DIR: per dataset and lens a JSONL of rated chunks and a Parquet of
+//! per-row results, plus `summary.csv` and `means.csv` for the whole run.
+
+use super::{AtomicFile, Tally};
+use crate::error::Error;
+use crate::pipeline::rate::{RowOutcome, Status};
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use serde_json::{Map, Value, json};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Rows buffered before a Parquet record batch is written: bounds memory on huge datasets.
+const BATCH_ROWS: usize = 8192;
+
+/// The streaming per-row outputs of one dataset × lens.
+pub struct RowFiles {
+    labels: Vec<String>,
+    rationale_labels: Vec<String>,
+    jsonl: BufWriter<std::fs::File>,
+    jsonl_file: AtomicFile,
+    jsonl_path: PathBuf,
+    parquet_path: PathBuf,
+    parquet: ArrowWriter<std::fs::File>,
+    parquet_file: AtomicFile,
+    schema: Arc<Schema>,
+    pending: Vec<RowOutcome>,
+}
+
+fn output_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Output {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+impl RowFiles {
+    /// Start `{stem}.jsonl` and `{stem}.parquet` in `dir`.
+    pub fn create(
+        dir: &Path,
+        stem: &str,
+        labels: &[String],
+        rationale_labels: &[String],
+    ) -> Result<RowFiles, Error> {
+        let jsonl_path = dir.join(format!("{stem}.jsonl"));
+        let parquet_path = dir.join(format!("{stem}.parquet"));
+        let jsonl_file = AtomicFile::create(&jsonl_path)?;
+        let parquet_file = AtomicFile::create(&parquet_path)?;
+        let mut fields = vec![
+            Field::new("row", DataType::UInt64, false),
+            Field::new("status", DataType::Utf8, false),
+            Field::new("bucket", DataType::Utf8, true),
+        ];
+        fields.extend(
+            labels
+                .iter()
+                .map(|l| Field::new(l, DataType::Float64, true)),
+        );
+        fields.push(Field::new("chunks", DataType::UInt32, false));
+        fields.push(Field::new("error", DataType::Utf8, true));
+        let schema = Arc::new(Schema::new(fields));
+        let parquet = ArrowWriter::try_new(parquet_file.try_clone()?, schema.clone(), None)
+            .map_err(|e| output_error(&parquet_path, e))?;
+        Ok(RowFiles {
+            labels: labels.to_vec(),
+            rationale_labels: rationale_labels.to_vec(),
+            jsonl: BufWriter::new(jsonl_file.try_clone()?),
+            jsonl_file,
+            jsonl_path,
+            parquet_path,
+            parquet,
+            parquet_file,
+            schema,
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn write(&mut self, outcome: &RowOutcome) -> Result<(), Error> {
+        for chunk in &outcome.chunks {
+            let by_label = |labels: &[String], values: Vec<Value>| -> Map<String, Value> {
+                labels.iter().cloned().zip(values).collect()
+            };
+            let line = json!({
+                "row": outcome.index,
+                "chunk": chunk.chunk,
+                "inputs": chunk.inputs,
+                "scores": by_label(&self.labels, chunk.scores.scores.iter().map(|s| json!(s)).collect()),
+                "rationales": by_label(&self.rationale_labels, chunk.scores.rationales.iter().map(|s| json!(s)).collect()),
+                "cached": chunk.cached,
+            });
+            writeln!(self.jsonl, "{line}").map_err(|e| output_error(&self.jsonl_path, e))?;
+        }
+        self.pending.push(outcome.clone());
+        if self.pending.len() >= BATCH_ROWS {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let mut row = UInt64Builder::new();
+        let mut status = StringBuilder::new();
+        let mut bucket = StringBuilder::new();
+        let mut scores: Vec<Float64Builder> =
+            self.labels.iter().map(|_| Float64Builder::new()).collect();
+        let mut chunks = UInt32Builder::new();
+        let mut error = StringBuilder::new();
+        for o in &rows {
+            row.append_value(o.index);
+            chunks.append_value(o.chunks.len() as u32);
+            let (s, b, e, values): (&str, Option<&str>, Option<String>, Option<&[f64]>) =
+                match &o.status {
+                    Status::Rated { scores, bucket } => {
+                        ("rated", Some(bucket), None, Some(&scores.scores))
+                    }
+                    Status::Failed(err) => ("failed", None, Some(err.to_string()), None),
+                    Status::Skipped(reason) => ("skipped", None, Some(reason.clone()), None),
+                    Status::Planned => ("planned", None, None, None),
+                };
+            status.append_value(s);
+            bucket.append_option(b);
+            error.append_option(e);
+            for (i, builder) in scores.iter_mut().enumerate() {
+                builder.append_option(values.and_then(|v| v.get(i).copied()));
+            }
+        }
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(row.finish()),
+            Arc::new(status.finish()),
+            Arc::new(bucket.finish()),
+        ];
+        columns.extend(scores.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        columns.push(Arc::new(chunks.finish()));
+        columns.push(Arc::new(error.finish()));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| output_error(&self.parquet_path, e))?;
+        self.parquet
+            .write(&batch)
+            .map_err(|e| output_error(&self.parquet_path, e))
+    }
+
+    /// Finish both files and move them into place.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>, Error> {
+        self.flush_batch()?;
+        self.jsonl
+            .flush()
+            .map_err(|e| output_error(&self.jsonl_path, e))?;
+        self.parquet
+            .close()
+            .map_err(|e| output_error(&self.parquet_path, e))?;
+        Ok(vec![self.jsonl_file.commit()?, self.parquet_file.commit()?])
+    }
+}
+
+/// `summary.csv` (one line per dataset × lens: bucket shares in percent of rated rows, counts) and
+/// `means.csv` (one line per dataset × lens × score label).
+pub fn write_summary_csv(dir: &Path, tallies: &[Tally]) -> Result<Vec<PathBuf>, Error> {
+    let mut bucket_names: Vec<String> = Vec::new();
+    for t in tallies {
+        for b in &t.bucket_names {
+            if !bucket_names.contains(b) {
+                bucket_names.push(b.clone());
+            }
+        }
+    }
+    let csv_error = |path: &Path, e: csv::Error| output_error(path, e);
+
+    let path = dir.join("summary.csv");
+    let mut file = AtomicFile::create(&path)?;
+    {
+        let mut w = csv::Writer::from_writer(file.file());
+        let mut header = vec!["Dataset".to_string(), "Lens".to_string()];
+        header.extend(bucket_names.iter().cloned());
+        header.extend(["Total", "Failed", "Skipped"].map(String::from));
+        w.write_record(&header).map_err(|e| csv_error(&path, e))?;
+        for t in tallies {
+            let mut record = vec![t.dataset.clone(), t.lens.clone()];
+            record.extend(bucket_names.iter().map(|b| format!("{:.2}", t.percent(b))));
+            record.extend([t.rated, t.failed, t.skipped].map(|n| n.to_string()));
+            w.write_record(&record).map_err(|e| csv_error(&path, e))?;
+        }
+        w.flush().map_err(|e| output_error(&path, e))?;
+    }
+    let summary = file.commit()?;
+
+    let path = dir.join("means.csv");
+    let mut file = AtomicFile::create(&path)?;
+    {
+        let mut w = csv::Writer::from_writer(file.file());
+        w.write_record(["Dataset", "Lens", "Label", "Mean", "Rated"])
+            .map_err(|e| csv_error(&path, e))?;
+        for t in tallies {
+            for (label, mean) in t.labels.iter().zip(t.means()) {
+                let mean = mean.map(|m| format!("{m:.4}")).unwrap_or_default();
+                w.write_record([&t.dataset, &t.lens, label, &mean, &t.rated.to_string()])
+                    .map_err(|e| csv_error(&path, e))?;
+            }
+        }
+        w.flush().map_err(|e| output_error(&path, e))?;
+    }
+    Ok(vec![summary, file.commit()?])
+}

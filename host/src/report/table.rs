@@ -1,0 +1,145 @@
+//! Tables a person can read: mean scores, the bucket summary, failures and skips; or, for a dry
+//! run, what the run would send.
+
+use super::Tally;
+use comfy_table::{CellAlignment, Table, presets};
+
+fn table(header: Vec<String>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::ASCII_MARKDOWN).set_header(header);
+    t
+}
+
+/// Right-align every column but the first `text_columns`.
+fn align_numbers(t: &mut Table, text_columns: usize) {
+    for (i, column) in t.column_iter_mut().enumerate() {
+        if i >= text_columns {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn name_columns(tallies: &[Tally]) -> (bool, Vec<String>) {
+    let several = tallies.iter().any(|t| t.dataset != tallies[0].dataset);
+    let mut header = Vec::new();
+    if several {
+        header.push("Dataset".to_string());
+    }
+    header.push("Lens".to_string());
+    (several, header)
+}
+
+fn names(t: &Tally, several: bool) -> Vec<String> {
+    if several {
+        vec![t.dataset.clone(), t.lens.clone()]
+    } else {
+        vec![t.lens.clone()]
+    }
+}
+
+/// The summary the seed printed: mean score per label, then bucket shares per lens.
+pub fn render_summary(tallies: &[Tally]) -> String {
+    if tallies.is_empty() {
+        return String::new();
+    }
+    let (several, header) = name_columns(tallies);
+    let mut out = String::from("Mean scores\n");
+    for t in tallies {
+        let mut h = header.clone();
+        h.extend(t.labels.iter().cloned());
+        let mut means = table(h);
+        let mut row = names(t, several);
+        row.extend(
+            t.means()
+                .iter()
+                .map(|m| m.map(|m| format!("{m:.2}")).unwrap_or_else(|| "-".into())),
+        );
+        means.add_row(row);
+        align_numbers(&mut means, header.len());
+        out.push_str(&format!("{means}\n"));
+    }
+
+    let mut bucket_names: Vec<String> = Vec::new();
+    for b in tallies.iter().flat_map(|t| &t.bucket_names) {
+        if !bucket_names.contains(b) {
+            bucket_names.push(b.clone());
+        }
+    }
+    let mut h = header.clone();
+    h.extend(bucket_names.iter().cloned());
+    h.extend(["Total", "Failed", "Skipped"].map(String::from));
+    let mut summary = table(h);
+    for t in tallies {
+        let mut row = names(t, several);
+        row.extend(bucket_names.iter().map(|b| format!("{:.2}%", t.percent(b))));
+        row.extend([t.rated, t.failed, t.skipped].map(|n| n.to_string()));
+        summary.add_row(row);
+    }
+    align_numbers(&mut summary, header.len());
+    out.push_str(&format!("\nSummary (share of rated rows)\n{summary}\n"));
+
+    for t in tallies {
+        for (what, (count, example)) in &t.failure_kinds {
+            out.push_str(&format!(
+                "\n{}: {count} row(s) failed at {what}, e.g.: {example}",
+                t.lens
+            ));
+        }
+        for (reason, count) in &t.skip_reasons {
+            out.push_str(&format!("\n{}: {count} row(s) skipped: {reason}", t.lens));
+        }
+    }
+    out
+}
+
+pub fn print_summary(tallies: &[Tally]) {
+    println!("{}", render_summary(tallies));
+}
+
+/// What a dry run found: prompts, cache hits and the tokens a real run would send.
+pub fn render_dry_run(tallies: &[Tally], max_tokens: u32) -> String {
+    if tallies.is_empty() {
+        return String::new();
+    }
+    let (several, header) = name_columns(tallies);
+    let mut h = header.clone();
+    h.extend(
+        [
+            "Rows",
+            "Skipped",
+            "Prompts",
+            "Cached",
+            "To send",
+            "Input tokens",
+            "Max output tokens",
+        ]
+        .map(String::from),
+    );
+    let mut t = table(h);
+    for tally in tallies {
+        let u = &tally.usage;
+        let to_send = u.prompts - u.cache_hits;
+        let mut row = names(tally, several);
+        row.extend(
+            [
+                tally.rows(),
+                tally.skipped,
+                u.prompts,
+                u.cache_hits,
+                to_send,
+                u.prompt_tokens,
+                to_send * max_tokens as u64,
+            ]
+            .map(|n| n.to_string()),
+        );
+        t.add_row(row);
+    }
+    align_numbers(&mut t, header.len());
+    format!(
+        "Dry run: nothing was sent to the model.\n{t}\nInput tokens count uncached prompts only."
+    )
+}
+
+pub fn print_dry_run(tallies: &[Tally], max_tokens: u32) {
+    println!("{}", render_dry_run(tallies, max_tokens));
+}

@@ -1,0 +1,295 @@
+//! The `summary` command: read every dataset once, rate each row through every lens, report.
+
+use crate::cache::Cache;
+use crate::config::RunConfig;
+use crate::data::{self, OpenOptions, Row};
+use crate::error::Error;
+use crate::model::{Client, RetryPolicy};
+use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
+use crate::pipeline::{Inputs, StageContext, chunk};
+use crate::report::{self, RowFiles, Tally};
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// Rows read ahead of the raters: enough to keep every worker busy, small enough to bound memory.
+const READ_AHEAD: usize = 256;
+
+/// What a finished run produced, for the caller and the tests.
+pub struct RunReport {
+    pub tallies: Vec<Tally>,
+    pub files: Vec<PathBuf>,
+}
+
+pub fn run(config: RunConfig) -> Result<RunReport, Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        tokio::select! {
+            result = run_async(&config) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Usage(
+                "interrupted; every answer received so far is cached, so rerunning the same command continues where this one stopped".into(),
+            )),
+        }
+    })
+}
+
+async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
+    let settings = &config.settings;
+    let cache = Arc::new(Cache::open(&settings.database)?);
+    let client = (!config.dry_run).then(|| {
+        Client::new(
+            &settings.base_url,
+            settings.api_key.clone(),
+            settings.timeout,
+            RetryPolicy::default(),
+        )
+    });
+    let services = Arc::new(Services {
+        cache,
+        client,
+        permits: Arc::new(Semaphore::new(config.workers)),
+        model: settings.model.clone(),
+        version: config.version,
+        max_tokens: settings.max_generation_tokens,
+    });
+    let bpe = chunk::tokenizer_for_model(&settings.model);
+    let runs = config
+        .lenses
+        .iter()
+        .map(|lens| {
+            let ctx = StageContext {
+                lens: Arc::new(lens.clone()),
+                chunking: settings.chunking.clone(),
+                bpe,
+            };
+            LensRun::new(crate::component::stages_for(ctx)?)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let runs = Arc::new(runs);
+
+    let mut report = RunReport {
+        tallies: Vec::new(),
+        files: Vec::new(),
+    };
+    let mut stems = Vec::new();
+    for path in &config.datasets {
+        let (tallies, files) = rate_dataset(config, path, &runs, &services, &mut stems).await?;
+        report.tallies.extend(tallies);
+        report.files.extend(files);
+    }
+    if config.dry_run {
+        report::print_dry_run(&report.tallies, settings.max_generation_tokens);
+    } else {
+        report.files.extend(report::write_summary_csv(
+            &settings.data_dir,
+            &report.tallies,
+        )?);
+        report::print_summary(&report.tallies);
+    }
+    let usage = report
+        .tallies
+        .iter()
+        .fold(crate::pipeline::rate::Usage::default(), |mut u, t| {
+            u.add(&t.usage);
+            u
+        });
+    if !config.dry_run {
+        eprintln!(
+            "\n{} request(s) sent, {} answer(s) from the cache, {} prompt + {} completion tokens paid; cache: {}",
+            usage.requests,
+            usage.cache_hits,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            services.cache.path().display()
+        );
+        for f in &report.files {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(report)
+}
+
+/// A file-name stem for a dataset × lens output, unique within the run.
+fn output_stem(dataset: &str, lens: &str, taken: &mut Vec<String>) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let base = format!("{}.{}", clean(dataset), clean(lens));
+    let mut stem = base.clone();
+    let mut n = 2;
+    while taken.contains(&stem) {
+        stem = format!("{base}-{n}");
+        n += 1;
+    }
+    taken.push(stem.clone());
+    stem
+}
+
+async fn rate_dataset(
+    config: &RunConfig,
+    path: &Path,
+    runs: &Arc<Vec<LensRun>>,
+    services: &Arc<Services>,
+    stems: &mut Vec<String>,
+) -> Result<(Vec<Tally>, Vec<PathBuf>), Error> {
+    let dataset = {
+        let (path, columns, split, sample) = (
+            path.to_path_buf(),
+            config.columns.clone(),
+            config.split.clone(),
+            config.sample.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            data::open(
+                &path,
+                &OpenOptions {
+                    columns: &columns,
+                    split: split.as_deref(),
+                    sample,
+                },
+            )
+        })
+        .await
+        .expect("opening a dataset panicked")?
+    };
+    // `textbooks.parquet` is reported as `textbooks`, as people name their datasets.
+    let name = Path::new(&dataset.name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dataset.name.clone());
+
+    let progress = MultiProgress::new();
+    let style = ProgressStyle::with_template(
+        "{prefix:>22} {bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+    )
+    .expect("the progress template is valid");
+    let mut tallies = Vec::new();
+    let mut files = Vec::new();
+    let mut bars = Vec::new();
+    for run in runs.iter() {
+        tallies.push(Tally::new(
+            &name,
+            &run.lens.name,
+            &run.lens.score_labels,
+            run.stages.bucket_names(),
+        ));
+        if !config.dry_run {
+            let stem = output_stem(&name, &run.lens.name, stems);
+            files.push(RowFiles::create(
+                &config.settings.data_dir,
+                &stem,
+                &run.lens.score_labels,
+                &run.lens.rationale_labels,
+            )?);
+        }
+        let bar = progress.add(ProgressBar::new(dataset.total_rows.unwrap_or(0)));
+        bar.set_style(style.clone());
+        bar.set_prefix(run.lens.name.clone());
+        bars.push(bar);
+    }
+
+    // Rows are read on a blocking thread and handed over through a bounded channel.
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let mut rows_iter = dataset.rows;
+    let reader = tokio::task::spawn_blocking(move || {
+        for row in rows_iter.by_ref() {
+            let stop = row.is_err();
+            if tx.blocking_send(row).is_err() || stop {
+                break;
+            }
+        }
+    });
+
+    let concurrency = (config.workers * 4).max(16);
+    let mut outcomes = tokio_stream_from(rx)
+        .map(|row| {
+            let (runs, services, columns) =
+                (runs.clone(), services.clone(), config.columns.clone());
+            async move {
+                let row = row?;
+                let mut per_lens = Vec::with_capacity(runs.len());
+                let rated = futures_util::future::join_all(runs.iter().map(|run| {
+                    let services = services.clone();
+                    let fields = lens_fields(run, &columns, &row);
+                    async move {
+                        match fields {
+                            Ok(fields) => run.rate(&services, row.index, fields).await,
+                            Err(reason) => Ok(RowOutcome {
+                                index: row.index,
+                                status: Status::Skipped(reason),
+                                chunks: Vec::new(),
+                                usage: Default::default(),
+                            }),
+                        }
+                    }
+                }))
+                .await;
+                for outcome in rated {
+                    per_lens.push(outcome?);
+                }
+                Ok::<_, Error>(per_lens)
+            }
+        })
+        .buffered(concurrency);
+
+    while let Some(per_lens) = outcomes.next().await {
+        let per_lens = per_lens?;
+        for (i, outcome) in per_lens.iter().enumerate() {
+            tallies[i].record(outcome);
+            if let Some(f) = files.get_mut(i) {
+                f.write(outcome)?;
+            }
+            let t = &tallies[i];
+            bars[i].inc(1);
+            if dataset.total_rows.is_none() {
+                bars[i].set_length(t.rows());
+            }
+            bars[i].set_message(format!(
+                "cached {} · failed {} · skipped {}",
+                t.usage.cache_hits, t.failed, t.skipped
+            ));
+        }
+    }
+    drop(outcomes);
+    reader.await.expect("the dataset reader panicked");
+    for bar in &bars {
+        bar.finish();
+    }
+    let mut written = Vec::new();
+    for f in files {
+        written.extend(f.finish()?);
+    }
+    Ok((tallies, written))
+}
+
+/// A row's values keyed by the lens's input fields (columns map to fields in order), or why it is skipped.
+fn lens_fields(run: &LensRun, columns: &[String], row: &Row) -> Result<Inputs, String> {
+    let mut fields = Inputs::new();
+    for ((field, column), value) in run.lens.input_fields.iter().zip(columns).zip(&row.values) {
+        match value {
+            Some(v) => fields.insert(field.clone(), v.clone()),
+            None => return Err(format!("null in column `{column}`")),
+        };
+    }
+    Ok(fields)
+}
+
+/// A stream over a bounded channel's receiver.
+fn tokio_stream_from<T>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

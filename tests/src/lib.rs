@@ -1,0 +1,54 @@
+//! Test support for the Classified workspace.
+//!
+//! - [`openai`]: a fake OpenAI chat-completions server on 127.0.0.1
+//!   ([`FakeOpenAi`]) with scriptable replies ([`Reply`]).
+//! - [`schema`]: validation of request/response bodies against OpenAI's
+//!   published schemas ([`validate_chat_request`]).
+//! - Paths to the workspace's fixtures and built-in lenses.
+
+use std::path::PathBuf;
+
+pub mod openai;
+pub mod schema;
+
+pub use openai::{
+    Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,
+    forced_function_name, openai_error, text_completion, user_content,
+};
+pub use schema::{
+    validate_chat_request, validate_chat_response, validate_component, validate_function_object,
+};
+
+#[cfg(test)]
+mod content_tests;
+#[cfg(test)]
+mod server_tests;
+
+/// The workspace root (the folder holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `tests/fixtures/<name>`, e.g. `fixture("sample.jsonl")`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// The built-in lenses folder (`<workspace>/lenses`).
+pub fn lenses_dir() -> PathBuf {
+    workspace_root().join("lenses")
+}
+
+/// Names of the built-in lenses shipped in `lenses/`.
+pub const BUILTIN_LENSES: &[&str] = &[
+    "textbook_quality",
+    "learning_value",
+    "code_quality",
+    "textbook_depth",
+    "instruction_following",
+];

@@ -1,0 +1,210 @@
+//! Running the `classified` program in a scratch folder against a loopback fake OpenAI server.
+
+#![allow(dead_code)]
+
+use classified_tests::FakeOpenAi;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The fake API key every test uses: it must never show up in any output.
+pub const KEY: &str = "sk-test-DO-NOT-LEAK-4f1c9e";
+
+/// A scratch working directory with its own DATA_DIR and cache.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        self.path().join("cache.sqlite")
+    }
+
+    /// `classified ARGS` with a clean environment pointed at `server` (or at nothing).
+    pub fn command(&self, server: Option<&FakeOpenAi>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_classified-e2e"));
+        cmd.args(args).current_dir(self.path());
+        for var in [
+            "OPENAI_API_KEY",
+            "OPENAI_KEY",
+            "OPENAI_BASE_URL",
+            "CHAT_MODEL",
+            "MAX_GENERATION_TOKENS",
+            "OPENAI_TIMEOUT",
+            "LENS_DIR",
+            "DATA_DIR",
+            "DATABASE_URL",
+            "TOKENS_PER_CHUNK",
+            "CHUNKS_PER_DOC",
+            "MAX_SEARCH_DISTANCE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("DATA_DIR", self.data_dir())
+            .env("DATABASE_URL", self.cache());
+        if let Some(server) = server {
+            cmd.env("OPENAI_BASE_URL", server.base_url())
+                .env("OPENAI_API_KEY", KEY);
+        }
+        cmd
+    }
+
+    pub fn run(&self, server: Option<&FakeOpenAi>, args: &[&str]) -> Run {
+        Run::from(self.command(server, args).output().unwrap())
+    }
+
+    pub fn spawn(&self, server: Option<&FakeOpenAi>, args: &[&str]) -> Child {
+        self.command(server, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.data_dir().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// summary.csv as (lens → field → value) for one dataset.
+    pub fn summary(&self) -> Vec<std::collections::BTreeMap<String, String>> {
+        let mut reader = csv::Reader::from_path(self.data_dir().join("summary.csv")).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        reader
+            .records()
+            .map(|r| {
+                headers
+                    .iter()
+                    .map(String::from)
+                    .zip(r.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Number of answers in the cache, and the cache's integrity check.
+    pub fn cache_rows(&self) -> (usize, String) {
+        let conn = rusqlite::Connection::open(self.cache()).unwrap();
+        let n: usize = conn
+            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .unwrap();
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        (n, ok)
+    }
+
+    /// The request bodies stored in the cache.
+    pub fn cached_requests(&self) -> Vec<serde_json::Value> {
+        let conn = rusqlite::Connection::open(self.cache()).unwrap();
+        let mut stmt = conn.prepare("SELECT request FROM answers").unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|s| serde_json::from_str(&s.unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Every file name below the workspace.
+    pub fn all_files_names(&self) -> Vec<String> {
+        walk(self.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Every byte this run left behind (outputs, cache, WAL), for leak checks.
+    pub fn all_files_text(&self) -> String {
+        walk(self.path())
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+}
+
+/// A finished run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "run failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// The run failed with exactly one `error:` line; return it.
+    #[track_caller]
+    pub fn error(&self) -> String {
+        assert_ne!(
+            self.code, 0,
+            "run unexpectedly succeeded:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "expected one error line, stderr:\n{}",
+            self.stderr
+        );
+        errors[0].to_string()
+    }
+}
+
+/// Path of a fixture as a string argument.
+pub fn fixture(name: &str) -> String {
+    classified_tests::fixture(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path)
+            } else {
+                files.push(path)
+            }
+        }
+    }
+    files
+}
