@@ -73,6 +73,20 @@ impl Cache {
         })
     }
 
+    /// An empty cache that lives in memory: a dry run on a fresh machine leaves no file behind.
+    pub fn in_memory() -> Result<Cache, Error> {
+        let fail = |e: rusqlite::Error| Error::Cache {
+            path: ":memory:".into(),
+            problem: e.to_string(),
+        };
+        let conn = Connection::open_in_memory().map_err(fail)?;
+        conn.execute_batch(SCHEMA).map_err(fail)?;
+        Ok(Cache {
+            conn: Mutex::new(conn),
+            path: PathBuf::from(":memory:"),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -106,7 +120,8 @@ impl Cache {
         .map_err(|e| self.error("cannot be read", e))
     }
 
-    /// Commit one good answer now. A concurrent run may have stored the same key first; its answer stays.
+    /// Commit one good answer now. It replaces an answer stored under the same key (one a changed
+    /// postprocess rejected, or a concurrent run's equally good one).
     pub fn put(
         &self,
         key: &str,
@@ -122,7 +137,7 @@ impl Cache {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         conn.execute(
-            "INSERT OR IGNORE INTO answers (key, lens, model, version, request, response, arguments,
+            "INSERT OR REPLACE INTO answers (key, lens, model, version, request, response, arguments,
                  prompt_tokens, completion_tokens, elapsed_ms, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
@@ -222,7 +237,7 @@ mod tests {
         assert_eq!(hit.arguments, r#"{"overall": 3}"#);
         assert_eq!((hit.prompt_tokens, hit.completion_tokens), (10, 5));
         assert_eq!(cache.get(&Cache::key(&body, "l", "m", 2)).unwrap(), None);
-        // The same key twice keeps the first answer and is not an error.
+        // The same key twice is not an error; the newer answer wins.
         cache
             .put(
                 &Cache::key(&body, "l", "m", 1),

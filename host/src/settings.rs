@@ -36,8 +36,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub lens_dir: Option<PathBuf>,
     pub data_dir: PathBuf,
-    /// Path of the SQLite cache file.
-    pub database: PathBuf,
+    /// Path of the SQLite cache file from DATABASE_URL; see [`Settings::database`].
+    pub database_url: Option<PathBuf>,
     pub chunking: ChunkSettings,
 }
 
@@ -120,16 +120,16 @@ impl Settings {
         }
         let max_generation_tokens: u32 = env.parse("MAX_GENERATION_TOKENS", 256, positive)?;
         let timeout_secs: f64 = env.parse("OPENAI_TIMEOUT", 60.0, "a number of seconds")?;
-        if max_generation_tokens == 0 || !(timeout_secs > 0.0 && timeout_secs.is_finite()) {
+        if max_generation_tokens == 0 || !(timeout_secs > 0.0 && timeout_secs <= 86_400.0) {
             return Err(Error::Usage(
                 "MAX_GENERATION_TOKENS and OPENAI_TIMEOUT must be above 0".into(),
             ));
         }
         let data_dir = PathBuf::from(env.get("DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database = match env.get("DATABASE_URL") {
-            Some(url) => database_path(&url)?,
-            None => data_dir.join("classified.sqlite"),
-        };
+        let database_url = env
+            .get("DATABASE_URL")
+            .map(|url| database_path(&url))
+            .transpose()?;
         Ok(Settings {
             // OPENAI_API_KEY is the SDKs' name; OPENAI_KEY is the seed's.
             api_key: env
@@ -144,9 +144,18 @@ impl Settings {
             timeout: Duration::from_secs_f64(timeout_secs),
             lens_dir: env.get("LENS_DIR").map(PathBuf::from),
             data_dir,
-            database,
+            database_url,
             chunking,
         })
+    }
+}
+
+impl Settings {
+    /// The cache file: DATABASE_URL, else `classified.sqlite` in the data folder (after `--out`).
+    pub fn database(&self) -> PathBuf {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("classified.sqlite"))
     }
 }
 
@@ -181,7 +190,7 @@ mod tests {
         assert_eq!(s.chunking.chunks_per_doc, 2);
         assert_eq!(s.chunking.max_search_distance, 100);
         assert_eq!(s.base_url, DEFAULT_BASE_URL);
-        assert_eq!(s.database, PathBuf::from("data/classified.sqlite"));
+        assert_eq!(s.database(), PathBuf::from("data/classified.sqlite"));
         assert!(s.api_key.is_none());
     }
 

@@ -40,7 +40,14 @@ pub fn run(config: RunConfig) -> Result<RunReport, Error> {
 
 async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     let settings = &config.settings;
-    let cache = Arc::new(Cache::open(&settings.database)?);
+    // A dry run only reads the cache, so it does not create one.
+    let database = settings.database();
+    let cache = if config.dry_run && !database.exists() {
+        Cache::in_memory()?
+    } else {
+        Cache::open(&database)?
+    };
+    let cache = Arc::new(cache);
     let client = (!config.dry_run).then(|| {
         Client::new(
             &settings.base_url,
@@ -77,8 +84,9 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         files: Vec::new(),
     };
     let mut stems = Vec::new();
-    for path in &config.datasets {
-        let (tallies, files) = rate_dataset(config, path, &runs, &services, &mut stems).await?;
+    for (path, name) in config.datasets.iter().zip(dataset_names(&config.datasets)) {
+        let (tallies, files) =
+            rate_dataset(config, path, &name, &runs, &services, &mut stems).await?;
         report.tallies.extend(tallies);
         report.files.extend(files);
     }
@@ -114,6 +122,28 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     Ok(report)
 }
 
+/// How each dataset is named in reports: `textbooks.parquet` is `textbooks`, as people name their
+/// datasets, unless two datasets of the run share that stem; then each is named by its path as given.
+fn dataset_names(paths: &[PathBuf]) -> Vec<String> {
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string())
+    };
+    let stems: Vec<String> = paths.iter().map(stem).collect();
+    paths
+        .iter()
+        .zip(&stems)
+        .map(|(p, s)| {
+            if stems.iter().filter(|t| *t == s).count() > 1 {
+                p.display().to_string()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
 /// A file-name stem for a dataset × lens output, unique within the run.
 fn output_stem(dataset: &str, lens: &str, taken: &mut Vec<String>) -> String {
     let clean = |s: &str| -> String {
@@ -141,6 +171,7 @@ fn output_stem(dataset: &str, lens: &str, taken: &mut Vec<String>) -> String {
 async fn rate_dataset(
     config: &RunConfig,
     path: &Path,
+    name: &str,
     runs: &Arc<Vec<LensRun>>,
     services: &Arc<Services>,
     stems: &mut Vec<String>,
@@ -165,12 +196,6 @@ async fn rate_dataset(
         .await
         .expect("opening a dataset panicked")?
     };
-    // `textbooks.parquet` is reported as `textbooks`, as people name their datasets.
-    let name = Path::new(&dataset.name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dataset.name.clone());
-
     let progress = MultiProgress::new();
     let style = ProgressStyle::with_template(
         "{prefix:>22} {bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
@@ -187,7 +212,7 @@ async fn rate_dataset(
             run.stages.bucket_names(),
         ));
         if !config.dry_run {
-            let stem = output_stem(&name, &run.lens.name, stems);
+            let stem = output_stem(name, &run.lens.name, stems);
             files.push(RowFiles::create(
                 &config.settings.data_dir,
                 &stem,
@@ -213,7 +238,9 @@ async fn rate_dataset(
         }
     });
 
-    let concurrency = (config.workers * 4).max(16);
+    // Outcomes are written in row order; a wide window keeps one slow row (in retries) from
+    // idling the workers while later rows wait behind it.
+    let concurrency = (config.workers * 16).max(64);
     let mut outcomes = tokio_stream_from(rx)
         .map(|row| {
             let (runs, services, columns) =
@@ -292,4 +319,30 @@ fn tokio_stream_from<T>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datasets_are_named_by_stem_unless_stems_collide() {
+        let paths: Vec<PathBuf> = ["a/train.jsonl", "b/train.csv", "c/test.parquet"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(
+            dataset_names(&paths),
+            ["a/train.jsonl", "b/train.csv", "test"]
+        );
+        let mut taken = Vec::new();
+        assert_eq!(
+            output_stem("a/train.jsonl", "lens", &mut taken),
+            "a_train_jsonl.lens"
+        );
+        assert_eq!(
+            output_stem("a/train.jsonl", "lens", &mut taken),
+            "a_train_jsonl.lens-2"
+        );
+    }
 }

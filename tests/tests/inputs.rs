@@ -182,30 +182,68 @@ fn all_five_lenses_rate_every_local_format_alike() {
     .ok();
     // Seven copies of the same rows: the first is paid for, the other six come from the cache.
     assert_eq!(server.request_count(), 4 * 12);
+    let alike = |summary: Vec<std::collections::BTreeMap<String, String>>, lines: usize| {
+        assert_eq!(summary.len(), lines);
+        let strip = |mut m: std::collections::BTreeMap<String, String>| {
+            m.remove("Dataset");
+            m
+        };
+        // Lines come dataset by dataset, lens by lens: compare each dataset's with the first's.
+        let lenses = lines / 7;
+        for (i, line) in summary.iter().enumerate() {
+            assert_eq!(
+                strip(line.clone()),
+                strip(summary[i % lenses].clone()),
+                "{line:?}"
+            );
+        }
+    };
+    alike(ws.summary(), 7 * 4);
+
+    // The DatasetDict folder holds 9 rows in train and 1 in test.
+    let instruct_args = [
+        "summary",
+        &instruct.join(","),
+        "instruction,output",
+        "instruction_following",
+        "--split",
+        "train",
+    ];
+    ws.run(Some(&server), &instruct_args).ok();
+    assert_eq!(server.request_count(), 4 * 12 + 9);
+    alike(ws.summary(), 7);
+
+    let disk = ws.path().join("instruct_disk");
+    let disk = disk.to_str().unwrap();
     ws.run(
         Some(&server),
         &[
             "summary",
-            &instruct.join(","),
+            disk,
             "instruction,output",
             "instruction_following",
             "--split",
-            "train",
+            "test",
         ],
     )
     .ok();
-    assert_eq!(server.request_count(), 4 * 12 + 9);
-
-    let summary = ws.summary();
-    assert_eq!(summary.len(), 7);
-    let strip = |mut m: std::collections::BTreeMap<String, String>| {
-        m.remove("Dataset");
-        m
-    };
-    let first = strip(summary[0].clone());
-    for line in &summary[1..] {
-        assert_eq!(strip(line.clone()), first, "{line:?}");
-    }
+    assert_eq!(ws.summary()[0]["Total"], "1");
+    let run = ws.run(
+        Some(&server),
+        &[
+            "summary",
+            disk,
+            "instruction,output",
+            "instruction_following",
+            "--split",
+            "dev",
+        ],
+    );
+    let error = run.error();
+    assert!(
+        error.contains("dev") && error.contains("train") && error.contains("test"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -39,6 +39,10 @@ fn dry_run_needs_no_key_and_sends_nothing() {
     let run = support::Run::from(run).ok();
     assert_eq!(server.request_count(), 0);
     assert!(run.stdout.contains("Dry run"), "{}", run.stdout);
+    assert!(
+        !ws.cache().exists() && !ws.data_dir().exists(),
+        "a dry run writes nothing"
+    );
     // 12 prompts per lens, none cached, one row skipped as too short.
     let line = run
         .stdout
@@ -151,6 +155,46 @@ fn rates_the_sample_caches_every_answer_and_writes_all_outputs() {
     assert_eq!(rows[0]["status"], "rated");
     assert!(["Poor", "Low", "Medium", "Good"].contains(&rows[0]["bucket"].as_str().unwrap()));
     assert!(rows[0]["specificity"].as_f64().is_some() && rows[0]["overall"].as_f64().is_some());
+
+    // Aggregate and bucket: the row's score is the mean of its chunks' scores, bucketed by the seed rule.
+    let chunks = jsonl_lines(&ws, "sample.textbook_depth.jsonl");
+    for row in &rows {
+        let n = row["row"].as_u64().unwrap();
+        let mine: Vec<&Value> = chunks.iter().filter(|c| c["row"] == n).collect();
+        if row["status"] != "rated" {
+            continue;
+        }
+        let mut means = Vec::new();
+        for label in ["specificity", "depth", "overall"] {
+            let mean = mine
+                .iter()
+                .map(|c| c["scores"][label].as_f64().unwrap())
+                .sum::<f64>()
+                / mine.len() as f64;
+            assert!(
+                (row[label].as_f64().unwrap() - mean).abs() < 1e-9,
+                "row {n} {label}"
+            );
+            means.push(mean);
+        }
+        let last = means[2];
+        let all = |t: f64| means.iter().all(|m| *m >= t);
+        let bucket = if all(2.5) && last >= 2.75 {
+            "Good"
+        } else if all(1.5) && last >= 2.0 {
+            "Medium"
+        } else if all(0.5) && last >= 1.0 {
+            "Low"
+        } else {
+            "Poor"
+        };
+        assert_eq!(row["bucket"], bucket, "row {n}: {means:?}");
+    }
+    assert_eq!(
+        chunks.iter().filter(|c| c["row"] == 9).count(),
+        2,
+        "the long row is rated in two chunks"
+    );
 
     // Everything is cached: the same run again sends nothing and gives the same summary.
     let (cached, integrity) = ws.cache_rows();
@@ -549,4 +593,80 @@ fn max_takes_a_seeded_sample_and_more_than_the_dataset_means_all() {
         "another seed, another sample"
     );
     assert_eq!(rows_of(&["--max", "1000"]), (0..9).collect::<Vec<u64>>());
+}
+
+#[test]
+fn retry_after_is_honoured_and_answers_without_a_function_call_are_asked_again() {
+    let server = FakeOpenAi::with_behaviour(|call| match call.attempt {
+        0 => Reply::Status {
+            code: 429,
+            headers: vec![("retry-after-ms".into(), "1200".into())],
+            body: classified_tests::openai_error(
+                429,
+                "Rate limit reached",
+                "requests",
+                Some("rate_limit_exceeded"),
+            ),
+        },
+        1 => Reply::Text("I think this answer is fine.".into()),
+        _ => Reply::Answer,
+    });
+    let ws = Workspace::new();
+    let started = std::time::Instant::now();
+    let args = [
+        "summary",
+        &fixture("instruct.jsonl"),
+        "instruction,output",
+        "instruction_following",
+        "--max",
+        "1",
+    ];
+    ws.run(Some(&server), &args).ok();
+    assert!(
+        started.elapsed() >= Duration::from_millis(1200),
+        "retry-after-ms was not honoured: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.request_count(), 3);
+    assert_eq!(ws.summary()[0]["Total"], "1");
+}
+
+#[test]
+fn forbidden_and_a_wrong_base_url_stop_the_run() {
+    let server = FakeOpenAi::with_behaviour(|_| Reply::Status {
+        code: 403,
+        headers: vec![],
+        body: classified_tests::openai_error(
+            403,
+            "Project does not have access to model",
+            "invalid_request_error",
+            None,
+        ),
+    });
+    let ws = Workspace::new();
+    let args = [
+        "summary",
+        &fixture("sample.jsonl"),
+        "text",
+        "textbook_quality",
+        "--workers",
+        "1",
+    ];
+    let run = ws.run(Some(&server), &args);
+    assert!(run.error().contains("403"), "{}", run.stderr);
+
+    // A base URL without /v1 hits OpenAI's "Invalid URL" 404 on a real server.
+    let server = FakeOpenAi::start();
+    let wrong = server.base_url().replace("/v1", "/v2");
+    let run = ws
+        .command(Some(&server), &args)
+        .env("OPENAI_BASE_URL", &wrong)
+        .output()
+        .map(support::Run::from)
+        .unwrap();
+    let error = run.error();
+    assert!(
+        error.contains("OPENAI_BASE_URL") && error.contains("404"),
+        "{error}"
+    );
 }

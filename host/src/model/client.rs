@@ -65,40 +65,44 @@ impl Client {
             if let Some(key) = &self.api_key {
                 request = request.bearer_auth(key.expose());
             }
-            let headers = match request.send().await {
+            // `Some(headers)` for a retryable error status, `None` for a broken connection.
+            let (error, headers) = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     let headers = response.headers().clone();
-                    let text = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return parse_answer(&text, started.elapsed());
+                    match response.text().await {
+                        Ok(text) if status.is_success() => {
+                            return parse_answer(&text, started.elapsed());
+                        }
+                        Ok(text) => {
+                            let error = self.http_error(status, body, &text);
+                            if matches!(error, CallError::Fatal(_)) || !is_retryable(status) {
+                                return Err(error);
+                            }
+                            (error, Some(headers))
+                        }
+                        // The connection broke or timed out mid-body: as retryable as a failed send.
+                        Err(e) => (self.connection_error(&e), None),
                     }
-                    let error = self.http_error(status, body, &text);
-                    if matches!(error, CallError::Fatal(_))
-                        || !is_retryable(status)
-                        || attempt >= self.retry.max_retries
-                    {
-                        return Err(error);
-                    }
-                    Some(headers)
                 }
-                Err(e) => {
-                    let error = CallError::Failed {
-                        kind: if e.is_timeout() {
-                            "timeout"
-                        } else {
-                            "connection"
-                        },
-                        message: connection_message(&self.base_url, &e),
-                    };
-                    if attempt >= self.retry.max_retries {
-                        return Err(error);
-                    }
-                    None
-                }
+                Err(e) => (self.connection_error(&e), None),
             };
+            if attempt >= self.retry.max_retries {
+                return Err(error);
+            }
             tokio::time::sleep(self.retry.delay(attempt, headers.as_ref())).await;
             attempt += 1;
+        }
+    }
+
+    fn connection_error(&self, e: &reqwest::Error) -> CallError {
+        CallError::Failed {
+            kind: if e.is_timeout() {
+                "timeout"
+            } else {
+                "connection"
+            },
+            message: connection_message(&self.base_url, e),
         }
     }
 

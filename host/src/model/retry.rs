@@ -52,12 +52,13 @@ fn server_delay(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        // try_from: a proxy's `inf` or `1e30` must not panic; it is capped by the caller.
+        return Some(Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX));
     }
     get("retry-after")
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(|s| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -73,6 +74,11 @@ mod tests {
         assert_eq!(p.delay(0, Some(&h)), Duration::from_secs(2));
         h.insert("retry-after-ms", HeaderValue::from_static("150"));
         assert_eq!(p.delay(0, Some(&h)), Duration::from_millis(150));
+        // Absurd values are capped, never a panic.
+        h.insert("retry-after-ms", HeaderValue::from_static("1e300"));
+        assert_eq!(p.delay(0, Some(&h)), p.max_delay);
+        h.insert("retry-after-ms", HeaderValue::from_static("inf"));
+        assert_eq!(p.delay(0, Some(&h)), p.max_delay);
     }
 
     #[test]

@@ -232,7 +232,9 @@ impl LensRun {
         let messages = renderer.render(inputs)?;
         let body = request_body(&self.lens, &services.model, &messages, services.max_tokens);
         let key = Cache::key(&body, &self.lens.name, &services.model, services.version);
-        if let Some(hit) = services.cache.get(&key)? {
+        let cache = services.cache.clone();
+        let lookup = key.clone();
+        if let Some(hit) = blocking(move || cache.get(&lookup)).await? {
             // A cached answer the current postprocess rejects (e.g. the lens changed) is asked again.
             if let Ok(scores) = self.postprocess(index, hit.arguments).await {
                 usage.cache_hits += 1;
@@ -254,36 +256,45 @@ impl LensRun {
                 usage.requests += 1;
                 client.call(&body).await
             };
-            let answer = match answer {
-                Ok(answer) => answer,
+            // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
+            let bad_answer = match answer {
                 Err(CallError::Fatal(message)) => return Err(RowError::Fatal(Error::Api(message))),
+                Err(CallError::Failed {
+                    kind: "bad-answer",
+                    message,
+                }) => StageError::new(Stage::Call, "bad-answer", message),
                 Err(CallError::Failed { kind, message }) => {
                     return Err(RowError::Stage(StageError::new(Stage::Call, kind, message)));
                 }
+                Ok(answer) => {
+                    usage.prompt_tokens += answer.prompt_tokens;
+                    usage.completion_tokens += answer.completion_tokens;
+                    match self.postprocess(index, answer.arguments.clone()).await {
+                        Ok(scores) => {
+                            // Commit now: if the run is killed a moment later, this answer is not paid for again.
+                            let (cache, lens, model, version) = (
+                                services.cache.clone(),
+                                self.lens.name.clone(),
+                                services.model.clone(),
+                                services.version,
+                            );
+                            blocking(move || {
+                                cache.put(&key, &lens, &model, version, &body, &answer)
+                            })
+                            .await?;
+                            return Ok(Some((scores, false)));
+                        }
+                        Err(e) => e,
+                    }
+                }
             };
-            usage.prompt_tokens += answer.prompt_tokens;
-            usage.completion_tokens += answer.completion_tokens;
-            match self.postprocess(index, answer.arguments.clone()).await {
-                Ok(scores) => {
-                    // Commit now: if the run is killed a moment later, this answer is not paid for again.
-                    services.cache.put(
-                        &key,
-                        &self.lens.name,
-                        &services.model,
-                        services.version,
-                        &body,
-                        &answer,
-                    )?;
-                    return Ok(Some((scores, false)));
-                }
-                Err(e) if attempt >= BAD_ANSWER_RETRIES => {
-                    return Err(RowError::Stage(StageError {
-                        message: format!("{} (asked {} times)", e.message, attempt + 1),
-                        ..e
-                    }));
-                }
-                Err(_) => attempt += 1,
+            if attempt >= BAD_ANSWER_RETRIES {
+                return Err(RowError::Stage(StageError {
+                    message: format!("{} (asked {} times)", bad_answer.message, attempt + 1),
+                    ..bad_answer
+                }));
             }
+            attempt += 1;
         }
     }
 
