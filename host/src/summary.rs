@@ -63,6 +63,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         model: settings.model.clone(),
         version: config.version,
         max_tokens: settings.max_generation_tokens,
+        stopped: Default::default(),
     });
     let bpe = chunk::tokenizer_for_model(&settings.model);
     let runs = config

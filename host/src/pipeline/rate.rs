@@ -22,6 +22,8 @@ pub struct Services {
     pub model: String,
     pub version: u32,
     pub max_tokens: u32,
+    /// Set by the first run-stopping API error, so requests still queued are not sent after it.
+    pub stopped: std::sync::OnceLock<String>,
 }
 
 /// One lens, ready to rate rows.
@@ -253,12 +255,18 @@ impl LensRun {
                     .acquire()
                     .await
                     .expect("the request semaphore is never closed");
+                if let Some(message) = services.stopped.get() {
+                    return Err(RowError::Fatal(Error::Api(message.clone())));
+                }
                 usage.requests += 1;
                 client.call(&body).await
             };
             // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
             let bad_answer = match answer {
-                Err(CallError::Fatal(message)) => return Err(RowError::Fatal(Error::Api(message))),
+                Err(CallError::Fatal(message)) => {
+                    let _ = services.stopped.set(message.clone());
+                    return Err(RowError::Fatal(Error::Api(message)));
+                }
                 Err(CallError::Failed {
                     kind: "bad-answer",
                     message,
