@@ -56,7 +56,9 @@ impl Lens for Hostile {
                 let note = format!("tokens={tokens} truncated={truncated:?} marker={}", config["marker"]);
                 Ok(Scored::new().score("overall", tokens as f64).rationale("note", note))
             }
-            _ => Ok(Scored::new().score("overall", 3.0).rationale("note", format!("{} words", text.split_whitespace().count()))),
+            _ => Ok(Scored::new()
+                .score("overall", 3.0)
+                .rationale("note", format!("{} words", text.split_whitespace().count()))),
         }
     }
 }

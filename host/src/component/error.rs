@@ -1,0 +1,160 @@
+//! The typed error of a lens component failing one row, and the plain sentence it becomes.
+
+use super::limits::Limits;
+use crate::pipeline::{Stage, StageError};
+
+/// Why a component call failed. (A component built against an unsupported WIT version never gets
+/// this far: it fails to load, a fatal error naming the supported versions; see `versions.rs`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// It ran past its time limit.
+    Timeout,
+    /// It asked for more memory than its limit.
+    MemoryLimit,
+    /// It returned more data than its output limit.
+    OutputLimit,
+    /// It tried to use a file or the network, which the sandbox denies.
+    Sandbox,
+    /// It crashed (a Rust panic, a Python exception that escaped, an `unreachable`, ...).
+    Trap,
+    /// It returned an error of its own.
+    PluginError,
+    /// It returned something the host cannot use (a score label the lens does not have, ...).
+    BadOutput,
+}
+
+impl Kind {
+    /// The machine-readable name used in per-row output and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Timeout => "timeout",
+            Kind::MemoryLimit => "memory-limit",
+            Kind::OutputLimit => "output-limit",
+            Kind::Sandbox => "sandbox",
+            Kind::Trap => "trap",
+            Kind::PluginError => "plugin-error",
+            Kind::BadOutput => "bad-output",
+        }
+    }
+}
+
+/// A component call that failed for one row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginError {
+    pub lens: String,
+    pub stage: Stage,
+    pub row: u64,
+    pub kind: Kind,
+    /// What happened: the component's or wasmtime's words; for a timeout, the limit in ms that applied.
+    pub detail: String,
+    /// The plugin log captured during the call.
+    pub log: String,
+    pub limits: Limits,
+}
+
+impl PluginError {
+    /// One plain sentence: what happened, and for a limit, the setting to raise.
+    pub fn sentence(&self) -> String {
+        let (lens, stage, row) = (&self.lens, self.stage, self.row);
+        let at = format!("lens `{lens}`'s component, {stage} stage, row {row}");
+        let raise = |key: &str, value: u64, max: u64| {
+            format!(
+                "raise \"limits\": {{\"{key}\": ...}} in the lens's config.json (now {value}, at most {max})"
+            )
+        };
+        let detail = |prefix: &str| {
+            if self.detail.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}{}", self.detail)
+            }
+        };
+        let l = &self.limits;
+        match self.kind {
+            Kind::Timeout => format!(
+                "{at}: stopped after its time limit of {} ms; {}",
+                self.detail,
+                raise("time_ms", l.time_ms, super::limits::MAXIMUM.time_ms)
+            ),
+            Kind::MemoryLimit => format!(
+                "{at}: stopped at its memory limit of {} MiB; {}",
+                l.memory_mb,
+                raise("memory_mb", l.memory_mb, super::limits::MAXIMUM.memory_mb)
+            ),
+            Kind::OutputLimit => format!(
+                "{at}: returned {}, more than its output limit of {} KiB; {}",
+                self.detail,
+                l.output_kb,
+                raise("output_kb", l.output_kb, super::limits::MAXIMUM.output_kb)
+            ),
+            Kind::Sandbox => {
+                format!(
+                    "{at}: tried to use {}, but lens components run without file or network access",
+                    self.detail
+                )
+            }
+            Kind::Trap => format!("{at}: crashed{}", detail(": ")),
+            Kind::PluginError => format!("{at}: {}", self.detail),
+            Kind::BadOutput => format!("{at}: returned {}", self.detail),
+        }
+    }
+}
+
+impl std::fmt::Display for PluginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sentence())
+    }
+}
+
+impl From<PluginError> for StageError {
+    fn from(e: PluginError) -> StageError {
+        StageError {
+            stage: e.stage,
+            kind: e.kind.name().to_string(),
+            message: e.sentence(),
+            log: e.log,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(kind: Kind, detail: &str) -> PluginError {
+        PluginError {
+            lens: "demo".into(),
+            stage: Stage::Score,
+            row: 7,
+            kind,
+            detail: detail.into(),
+            log: String::new(),
+            limits: super::super::limits::DEFAULT,
+        }
+    }
+
+    #[test]
+    fn limit_errors_name_the_setting_to_raise() {
+        let s = error(Kind::MemoryLimit, "").sentence();
+        assert_eq!(
+            s,
+            "lens `demo`'s component, score stage, row 7: stopped at its memory limit of 64 MiB; \
+             raise \"limits\": {\"memory_mb\": ...} in the lens's config.json (now 64, at most 4096)"
+        );
+        assert!(
+            error(Kind::Timeout, "2000")
+                .sentence()
+                .contains("time limit of 2000 ms")
+        );
+        assert!(
+            error(Kind::OutputLimit, "100.0 MB")
+                .sentence()
+                .contains("output_kb")
+        );
+        let stage_error = StageError::from(error(Kind::Trap, "panicked"));
+        assert_eq!(
+            (stage_error.kind.as_str(), stage_error.stage),
+            ("trap", Stage::Score)
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! Shared by the `component_*` tests: test components (built by build.rs), throwaway lens folders,
+//! and the stages of a lens.
+
+#![allow(dead_code)]
+
+use classified::component::stages_for;
+use classified::error::Error;
+use classified::lens::load_dir;
+use classified::pipeline::{Inputs, StageContext, Stages};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+
+/// Point the compiled-component cache at `target/guests/component-cache` (kept between runs, like a
+/// user's cache), once per test binary.
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let dir = Path::new(env!("CLASSIFIED_TEST_GUESTS")).join("../../component-cache");
+        // SAFETY: runs once, before any test of this binary reads the environment (they all call init first).
+        unsafe { std::env::set_var("CLASSIFIED_CACHE_DIR", dir) };
+    });
+}
+
+/// A test component built by build.rs from `tests/guests/<crate>`.
+pub fn guest(crate_name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CLASSIFIED_TEST_GUESTS")).join(format!("{crate_name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The function schema of the test lenses: one score `overall` and one rationale `note`.
+pub fn overall_and_note() -> Value {
+    json!({
+        "name": "test",
+        "parameters": {
+            "type": "object",
+            "properties": {"overall": {"type": "integer"}, "note": {"type": "string"}},
+            "required": ["overall", "note"]
+        }
+    })
+}
+
+/// Write a local lens folder with this component and config extras (e.g. `"limits"`).
+pub fn local_lens(root: &Path, name: &str, wasm: &[u8], extra_config: Value) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = json!({"input_fields": ["text"], "type": "local", "component": "lens.wasm"});
+    if let (Some(config), Some(extra)) = (config.as_object_mut(), extra_config.as_object()) {
+        config.extend(extra.clone());
+    }
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(dir.join("function.json"), overall_and_note().to_string()).unwrap();
+    std::fs::write(dir.join("lens.wasm"), wasm).unwrap();
+    dir
+}
+
+pub fn context(dir: &Path) -> StageContext {
+    StageContext {
+        lens: Arc::new(load_dir(dir).unwrap()),
+        chunking: Default::default(),
+        bpe: tiktoken_rs::o200k_base_singleton(),
+    }
+}
+
+pub fn stages(dir: &Path) -> Result<Arc<dyn Stages>, Error> {
+    init();
+    stages_for(context(dir))
+}
+
+pub fn text(text: &str) -> Inputs {
+    Inputs::from([("text".to_string(), text.to_string())])
+}
