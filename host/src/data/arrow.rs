@@ -18,8 +18,8 @@ use arrow_ipc::reader::FileReader;
 use arrow_ipc::{MessageHeader, MetadataVersion};
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
-use super::sample::sample_indices;
-use super::{DataError, Dataset, OpenOptions, Row, Sample, check_columns, display_name};
+use super::sample::Picked;
+use super::{DataError, Dataset, OpenOptions, Row, check_columns, display_name};
 
 pub(crate) const FORMAT: &str = "Arrow IPC file";
 
@@ -581,9 +581,9 @@ pub(crate) fn open_parts(
         with_projection.push((part, projection));
     }
     let total: u64 = with_projection.iter().map(|(p, _)| p.rows()).sum();
-    let indices = match opts.sample {
-        Sample::All => None,
-        Sample::Random { n, seed } => Some(sample_indices(total, n, seed)),
+    let indices = match opts.sample.indices(|| Ok::<_, DataError>(total))? {
+        Picked::All => None,
+        Picked::Rows(indices) => Some(indices),
     };
     let total_rows = Some(indices.as_ref().map_or(total, |i| i.len() as u64));
     if opts.columns.is_empty() {
@@ -731,7 +731,7 @@ impl Iterator for IpcChunks {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::data::open;
+    use crate::data::{Sample, open, sample_indices};
     use arrow_array::{DictionaryArray, Int64Array, types::Int32Type};
     use arrow_ipc::writer::{FileWriter, StreamWriter};
     use arrow_schema::Field;

@@ -1,30 +1,39 @@
 //! CSV files with a header row. Every field is text: an empty field is `Some("")`.
 
-use std::fs::File;
-use std::io::{Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, Reader, ReaderBuilder};
 
-use super::sample::{Picker, sample_indices};
+use super::sample::{Picked, Picker};
 use super::{
-    COUNT_ALL_LIMIT_BYTES, DataError, Dataset, OpenOptions, Row, Sample, check_columns,
-    display_name,
+    DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
 };
 
 const FORMAT: &str = "CSV";
 
-fn reader(file: File) -> Reader<File> {
-    ReaderBuilder::new()
+type CsvReader = Reader<Box<dyn Read + Send>>;
+
+/// A CSV reader from the first record (past the header). `.tsv` files are tab-separated.
+fn reader(source: &Source) -> Result<CsvReader, DataError> {
+    let path = source.path();
+    let delimiter = if source.extension() == "tsv" {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = ReaderBuilder::new()
         .has_headers(true)
+        .delimiter(delimiter)
         .buffer_capacity(256 * 1024)
-        .from_reader(file)
+        .from_reader(source.open_text().map_err(|e| DataError::io(path, e))?);
+    rdr.byte_headers().map_err(|e| csv_error(path, e))?;
+    Ok(rdr)
 }
 
-pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    let mut rdr = reader(file);
+pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let path = source.path();
+    let mut rdr = reader(source)?;
     let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
     let available: Vec<String> = headers.iter().map(str::to_string).collect();
     check_columns(path, opts.columns, &available)?;
@@ -39,17 +48,10 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
         })
         .collect();
 
-    let (total_rows, picker, rdr) = match opts.sample {
-        Sample::All if size <= COUNT_ALL_LIMIT_BYTES => {
-            let (total, rdr) = count_rows(rdr, path)?;
-            (Some(total), None, rdr)
-        }
-        Sample::All => (None, None, rdr),
-        Sample::Random { n, seed } => {
-            let (total, rdr) = count_rows(rdr, path)?;
-            let indices = sample_indices(total, n, seed);
-            (Some(indices.len() as u64), Some(Picker::new(indices)), rdr)
-        }
+    let (total_rows, picker) = match opts.sample.indices(|| count(source))? {
+        Picked::All if counts_up_front(source) => (Some(count(source)?), None),
+        Picked::All => (None, None),
+        Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };
 
     Ok(Dataset {
@@ -68,8 +70,10 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
     })
 }
 
-/// Counts the records, then returns a reader positioned at the first record again.
-fn count_rows(mut rdr: Reader<File>, path: &Path) -> Result<(u64, Reader<File>), DataError> {
+/// The number of records in the file, by reading it once.
+pub(crate) fn count(source: &Source) -> Result<u64, DataError> {
+    let path = source.path();
+    let mut rdr = reader(source)?;
     let mut record = ByteRecord::new();
     let mut n = 0;
     loop {
@@ -81,12 +85,7 @@ fn count_rows(mut rdr: Reader<File>, path: &Path) -> Result<(u64, Reader<File>),
             Err(e) => return Err(csv_error(path, e)),
         }
     }
-    let mut file = rdr.into_inner();
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| DataError::io(path, e))?;
-    let mut rdr = reader(file);
-    rdr.byte_headers().map_err(|e| csv_error(path, e))?;
-    Ok((n, rdr))
+    Ok(n)
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> DataError {
@@ -111,7 +110,7 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
 
 struct CsvRows {
     path: PathBuf,
-    rdr: Reader<File>,
+    rdr: CsvReader,
     record: ByteRecord,
     columns: Vec<String>,
     positions: Vec<usize>,
@@ -178,6 +177,7 @@ impl Iterator for CsvRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Sample;
     use crate::data::open;
 
     fn read(path: &Path, columns: &[&str]) -> Vec<Result<Row, DataError>> {

@@ -4,27 +4,24 @@
 //! The array is never loaded whole: a small scanner finds where each element ends (tracking
 //! strings and bracket depth) and only the elements that are read get parsed.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::jsonl::{self, cells_to_row, json_reason, object_keys, parse_object};
-use super::sample::{Picker, sample_indices};
+use super::sample::{Picked, Picker};
 use super::{
-    COUNT_ALL_LIMIT_BYTES, DataError, Dataset, OpenOptions, Row, Sample, check_columns,
-    display_name,
+    DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
 };
 
 const FORMAT: &str = "JSON";
 
-pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    let mut scanner = Scanner::new(file);
+pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let path = source.path();
+    let mut scanner = Scanner::open(source).map_err(|e| DataError::io(path, e))?;
     let first = scanner.skip_ws().map_err(|e| DataError::io(path, e))?;
     if first != Some(b'[') {
         // Not an array: JSON Lines (one object per line), like `datasets` reads it.
-        return jsonl::open(path, opts);
+        return jsonl::open(source, opts);
     }
 
     // The keys of the first object are the columns.
@@ -36,14 +33,10 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
     };
     check_columns(path, opts.columns, &available)?;
 
-    let (total_rows, picker) = match opts.sample {
-        Sample::All if size <= COUNT_ALL_LIMIT_BYTES => (Some(count_rows(&mut elements)?), None),
-        Sample::All => (None, None),
-        Sample::Random { n, seed } => {
-            let total = count_rows(&mut elements)?;
-            let indices = sample_indices(total, n, seed);
-            (Some(indices.len() as u64), Some(Picker::new(indices)))
-        }
+    let (total_rows, picker) = match opts.sample.indices(|| count_rows(&mut elements))? {
+        Picked::All if counts_up_front(source) => (Some(count_rows(&mut elements)?), None),
+        Picked::All => (None, None),
+        Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };
     elements.rewind()?;
 
@@ -59,6 +52,16 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
             done: false,
         }),
     })
+}
+
+/// The number of rows in the file, by reading it once.
+pub(crate) fn count(source: &Source) -> Result<u64, DataError> {
+    let path = source.path();
+    let mut scanner = Scanner::open(source).map_err(|e| DataError::io(path, e))?;
+    if scanner.skip_ws().map_err(|e| DataError::io(path, e))? != Some(b'[') {
+        return jsonl::count(source);
+    }
+    count_rows(&mut Elements::new(scanner, path))
 }
 
 fn count_rows(elements: &mut Elements) -> Result<u64, DataError> {
@@ -222,7 +225,8 @@ impl Elements {
 
 /// Buffered byte reader with line counting.
 struct Scanner {
-    file: File,
+    source: Source,
+    file: Box<dyn Read + Send>,
     buf: Box<[u8]>,
     pos: usize,
     len: usize,
@@ -232,19 +236,21 @@ struct Scanner {
 }
 
 impl Scanner {
-    fn new(file: File) -> Self {
-        Scanner {
-            file,
+    fn open(source: &Source) -> io::Result<Self> {
+        Ok(Scanner {
+            source: source.clone(),
+            file: source.open_text()?,
             buf: vec![0; 256 * 1024].into_boxed_slice(),
             pos: 0,
             len: 0,
             line: 1,
             at_start: true,
-        }
+        })
     }
 
+    /// Back to the start (by opening the file again: it may be compressed or remote).
     fn rewind(&mut self) -> io::Result<()> {
-        self.file.seek(SeekFrom::Start(0))?;
+        self.file = self.source.open_text()?;
         self.pos = 0;
         self.len = 0;
         self.line = 1;
@@ -384,6 +390,7 @@ impl Scanner {
 mod tests {
     use super::*;
     use crate::data::open;
+    use crate::data::{Sample, sample_indices};
 
     fn cols(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()

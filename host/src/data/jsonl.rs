@@ -4,24 +4,21 @@
 //! requested keys and skips every other value without building it.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use super::sample::{Picker, sample_indices};
+use super::sample::{Picked, Picker};
 use super::{
-    COUNT_ALL_LIMIT_BYTES, DataError, Dataset, OpenOptions, Row, Sample, check_columns,
-    display_name,
+    DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
 };
 
 const FORMAT: &str = "JSON";
 
-pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    let mut lines = Lines::new(file);
+pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let path = source.path();
+    let mut lines = Lines::open(source).map_err(|e| DataError::io(path, e))?;
 
     // The keys of the first object are the columns.
     let first = lines.next_line().map_err(|e| DataError::io(path, e))?;
@@ -31,14 +28,10 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
     };
     check_columns(path, opts.columns, &available)?;
 
-    let (total_rows, picker) = match opts.sample {
-        Sample::All if size <= COUNT_ALL_LIMIT_BYTES => (Some(count_rows(&mut lines, path)?), None),
-        Sample::All => (None, None),
-        Sample::Random { n, seed } => {
-            let total = count_rows(&mut lines, path)?;
-            let indices = sample_indices(total, n, seed);
-            (Some(indices.len() as u64), Some(Picker::new(indices)))
-        }
+    let (total_rows, picker) = match opts.sample.indices(|| count_rows(&mut lines, path))? {
+        Picked::All if counts_up_front(source) => (Some(count_rows(&mut lines, path)?), None),
+        Picked::All => (None, None),
+        Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };
     lines.rewind().map_err(|e| DataError::io(path, e))?;
 
@@ -54,6 +47,13 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
             done: false,
         }),
     })
+}
+
+/// The number of rows in the file, by reading it once.
+pub(crate) fn count(source: &Source) -> Result<u64, DataError> {
+    let path = source.path();
+    let mut lines = Lines::open(source).map_err(|e| DataError::io(path, e))?;
+    count_rows(&mut lines, path)
 }
 
 /// Counts the non-blank lines of the whole file (from the start).
@@ -92,23 +92,26 @@ pub(crate) fn json_reason(e: &serde_json::Error, with_line: bool) -> String {
 
 /// Reads non-blank lines, tracking 1-based line numbers and stripping a leading BOM.
 pub(crate) struct Lines {
-    reader: BufReader<File>,
+    source: Source,
+    reader: BufReader<Box<dyn Read + Send>>,
     buf: Vec<u8>,
     /// Number of the line last returned (1-based).
     pub(crate) line_no: u64,
 }
 
 impl Lines {
-    pub(crate) fn new(file: File) -> Self {
-        Lines {
-            reader: BufReader::with_capacity(256 * 1024, file),
+    pub(crate) fn open(source: &Source) -> io::Result<Self> {
+        Ok(Lines {
+            source: source.clone(),
+            reader: BufReader::with_capacity(256 * 1024, source.open_text()?),
             buf: Vec::new(),
             line_no: 0,
-        }
+        })
     }
 
+    /// Back to the first line (by opening the file again: it may be compressed or remote).
     pub(crate) fn rewind(&mut self) -> io::Result<()> {
-        self.reader.seek(SeekFrom::Start(0))?;
+        self.reader = BufReader::with_capacity(256 * 1024, self.source.open_text()?);
         self.line_no = 0;
         Ok(())
     }
@@ -412,6 +415,7 @@ impl<'de> Visitor<'de> for KeysSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Sample;
     use crate::data::open;
 
     fn cols(names: &[&str]) -> Vec<String> {

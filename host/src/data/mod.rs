@@ -23,8 +23,10 @@ mod json;
 mod jsonl;
 mod parquet;
 mod sample;
+mod source;
 
 pub use sample::sample_indices;
+pub use source::{Compression, RemoteFile, Source};
 
 /// One row of a dataset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,9 @@ pub enum Sample {
     All,
     /// `n` rows picked at random (all rows if the dataset has fewer), in ascending index order.
     Random { n: usize, seed: u64 },
+    /// Exactly these rows (sorted, ascending, without duplicates), e.g. one file's share of a
+    /// sample drawn over a dataset of several files.
+    Indices(std::sync::Arc<[u64]>),
 }
 
 /// What to read from a dataset.
@@ -85,7 +90,7 @@ pub enum DataError {
 
     /// The file extension is not one of the supported formats.
     #[error(
-        "cannot read {}: unsupported format; supported formats are JSON Lines (.jsonl, .ndjson), JSON (.json), CSV (.csv), Parquet (.parquet), Arrow IPC (.arrow, .feather, .ipc) and datasets.save_to_disk folders",
+        "cannot read {}: unsupported format; supported formats are JSON Lines (.jsonl, .ndjson), JSON (.json), CSV (.csv, .tsv), each optionally .gz or .zst compressed, Parquet (.parquet), Arrow IPC (.arrow, .feather, .ipc) and datasets.save_to_disk folders",
         path.display()
     )]
     UnsupportedFormat { path: PathBuf },
@@ -243,30 +248,79 @@ pub(crate) fn display_name(path: &Path) -> String {
 /// `total_rows` is known for the progress bar; bigger ones start streaming right away.
 pub(crate) const COUNT_ALL_LIMIT_BYTES: u64 = 512 << 20;
 
+/// Whether a file is counted before reading it (so the progress bar knows the total): local
+/// files up to [`COUNT_ALL_LIMIT_BYTES`]; never remote ones, which would be downloaded twice.
+pub(crate) fn counts_up_front(source: &Source) -> bool {
+    source.cheap_to_reread() && source.size().is_some_and(|s| s <= COUNT_ALL_LIMIT_BYTES)
+}
+
 /// Opens a dataset for reading. The format comes from the extension: `.jsonl`/`.ndjson`,
-/// `.json` (an array of objects, or JSON Lines), `.csv`, `.parquet`,
+/// `.json` (an array of objects, or JSON Lines), `.csv`/`.tsv`, `.parquet`,
 /// `.arrow`/`.feather`/`.ipc` (Arrow IPC file or stream), or a directory written by
-/// `datasets.save_to_disk` (a Dataset or a DatasetDict).
+/// `datasets.save_to_disk` (a Dataset or a DatasetDict). Text formats may be gzip- or
+/// zstd-compressed (`.jsonl.gz`, `.csv.zst`).
 pub fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
     if meta.is_dir() {
         return disk::open(path, opts);
     }
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "jsonl" | "ndjson" => jsonl::open(path, opts),
-        "json" => json::open(path, opts),
-        "csv" => csv::open(path, opts),
-        "parquet" => parquet::open(path, opts),
-        "arrow" | "feather" | "ipc" => arrow::open(path, opts),
-        _ => Err(DataError::UnsupportedFormat {
+    open_source(&Source::Local(path.to_path_buf()), opts)
+}
+
+/// Opens one data file, local or remote; see [`open`]. Arrow IPC files must be local.
+pub fn open_source(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    let path = source.path();
+    match (format_of(source)?, source) {
+        (Format::JsonLines, _) => jsonl::open(source, opts),
+        (Format::Json, _) => json::open(source, opts),
+        (Format::Csv, _) => csv::open(source, opts),
+        (Format::Parquet, _) => parquet::open(source, opts),
+        (Format::Arrow, Source::Local(path)) => arrow::open(path, opts),
+        (Format::Arrow, Source::Remote(_)) => Err(DataError::UnsupportedFormat {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// The number of rows of one data file: from the footer of a Parquet file, by reading any other.
+pub fn count_rows(source: &Source) -> Result<u64, DataError> {
+    match (format_of(source)?, source) {
+        (Format::JsonLines, _) => jsonl::count(source),
+        (Format::Json, _) => json::count(source),
+        (Format::Csv, _) => csv::count(source),
+        (Format::Parquet, _) => parquet::count(source),
+        (Format::Arrow, Source::Local(path)) => Ok(arrow::inspect(path)?.rows()),
+        (Format::Arrow, Source::Remote(r)) => Err(DataError::UnsupportedFormat {
+            path: r.path().to_path_buf(),
+        }),
+    }
+}
+
+/// The file formats, as named by their extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    JsonLines,
+    Json,
+    Csv,
+    Parquet,
+    Arrow,
+}
+
+fn format_of(source: &Source) -> Result<Format, DataError> {
+    let ext = source.extension();
+    let compressed = source.compression() != Compression::None;
+    Ok(match ext.as_str() {
+        "jsonl" | "ndjson" => Format::JsonLines,
+        "json" => Format::Json,
+        "csv" | "tsv" => Format::Csv,
+        "parquet" if !compressed => Format::Parquet,
+        "arrow" | "feather" | "ipc" if !compressed => Format::Arrow,
+        _ => {
+            return Err(DataError::UnsupportedFormat {
+                path: source.path().to_path_buf(),
+            });
+        }
+    })
 }
 
 #[cfg(test)]

@@ -9,19 +9,50 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
+use parquet::file::reader::ChunkReader;
 
 use super::arrow::{Chunk, ChunkRows, Pick, check_schema, index_rows};
-use super::sample::sample_indices;
-use super::{DataError, Dataset, OpenOptions, Sample, display_name};
+use super::sample::Picked;
+use super::source::RemoteChunks;
+use super::{DataError, Dataset, OpenOptions, Source, display_name};
 
 const FORMAT: &str = "Parquet file";
 
 /// Rows decoded per record batch.
 const BATCH_SIZE: usize = 1024;
 
-pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    match source {
+        Source::Local(path) => {
+            let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+            open_reader(file, path, opts)
+        }
+        Source::Remote(remote) => open_reader(RemoteChunks(remote.clone()), remote.path(), opts),
+    }
+}
+
+/// The number of rows, from the file's footer.
+pub(crate) fn count(source: &Source) -> Result<u64, DataError> {
+    let path = source.path();
+    let metadata = match source {
+        Source::Local(p) => {
+            let file = File::open(p).map_err(|e| DataError::io(p, e))?;
+            ParquetRecordBatchReaderBuilder::try_new(file).map(|b| b.metadata().clone())
+        }
+        Source::Remote(r) => ParquetRecordBatchReaderBuilder::try_new(RemoteChunks(r.clone()))
+            .map(|b| b.metadata().clone()),
+    }
+    .map_err(|e| DataError::invalid_file(path, FORMAT, e))?;
+    Ok(metadata.file_metadata().num_rows().max(0) as u64)
+}
+
+/// Reads a Parquet file through any [`ChunkReader`]: a local file, or byte ranges of a remote one.
+fn open_reader<R: ChunkReader + 'static>(
+    reader: R,
+    path: &Path,
+    opts: &OpenOptions,
+) -> Result<Dataset, DataError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(reader)
         .map_err(|e| DataError::invalid_file(path, FORMAT, e))?;
     let projection = check_schema(path, builder.schema(), opts.columns)?;
     let group_rows: Vec<u64> = builder
@@ -31,9 +62,9 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError
         .map(|g| g.num_rows().max(0) as u64)
         .collect();
     let total: u64 = group_rows.iter().sum();
-    let indices = match opts.sample {
-        Sample::All => None,
-        Sample::Random { n, seed } => Some(sample_indices(total, n, seed)),
+    let indices = match opts.sample.indices(|| Ok::<_, DataError>(total))? {
+        Picked::All => None,
+        Picked::Rows(indices) => Some(indices),
     };
     let total_rows = Some(indices.as_ref().map_or(total, |i| i.len() as u64));
     let name = display_name(path);
@@ -181,7 +212,7 @@ impl Iterator for ParquetChunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{Row, open};
+    use crate::data::{Row, Sample, open, sample_indices};
     use arrow_array::{ArrayRef, Int32Array, RecordBatch, StringArray};
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;

@@ -1,5 +1,6 @@
 //! Seeded choice of row indices, shared by every format.
 
+use super::Sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -16,6 +17,24 @@ pub fn sample_indices(total: u64, n: usize, seed: u64) -> Vec<u64> {
         .collect();
     indices.sort_unstable();
     indices
+}
+
+/// The rows a [`Sample`] asks for in a file.
+pub(crate) enum Picked {
+    All,
+    /// Sorted, distinct row indices.
+    Rows(Vec<u64>),
+}
+
+impl Sample {
+    /// Which rows to read; `count` (the file's row total) is only called when it is needed.
+    pub(crate) fn indices<E>(&self, count: impl FnOnce() -> Result<u64, E>) -> Result<Picked, E> {
+        Ok(match self {
+            Sample::All => Picked::All,
+            Sample::Random { n, seed } => Picked::Rows(sample_indices(count()?, *n, *seed)),
+            Sample::Indices(indices) => Picked::Rows(indices.to_vec()),
+        })
+    }
 }
 
 /// Walks sorted indices alongside rows visited in ascending order.
