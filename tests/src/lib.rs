@@ -9,12 +9,14 @@
 use std::path::PathBuf;
 
 pub mod openai;
+pub mod openai_batch;
 pub mod schema;
 
 pub use openai::{
     Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,
     forced_function_name, openai_error, text_completion, user_content,
 };
+pub use openai_batch::{BatchEnd, BatchScript};
 pub use schema::{
     validate_chat_request, validate_chat_response, validate_component, validate_function_object,
 };
