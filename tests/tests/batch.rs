@@ -186,6 +186,25 @@ fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_
 }
 
 #[test]
+fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
+    let server = FakeOpenAi::start();
+    server.set_batch_script(BatchScript {
+        polls: 1,
+        end: BatchEnd::Failed,
+    });
+    let ws = Workspace::new();
+    let data = instruct_rows(&ws, 3);
+    ws.run(Some(&server), &with_batch(&data)).ok();
+    for (status, error) in row_statuses(&ws) {
+        assert_eq!(status, "failed");
+        assert!(
+            error.contains("failed: The input file has invalid requests"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
     let server = FakeOpenAi::start();
     server.set_batch_script(BatchScript {

@@ -245,6 +245,13 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
         error.contains("stopped at the --max-usd budget of $0.35"),
         "{error}"
     );
+    assert!(
+        stopped
+            .stderr
+            .contains("The estimate is above --max-usd 0.35"),
+        "{}",
+        stopped.stderr
+    );
     let sent = server.request_count() as u64;
     assert!((1..40).contains(&sent), "sent {sent}");
     assert_eq!(number_before(&error, " request(s) sent"), sent, "{error}");
@@ -311,4 +318,33 @@ fn a_batch_that_could_cost_more_than_max_usd_is_not_sent() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.error().contains("nothing was sent"), "{}", run.stderr);
     assert!(server.batches().uploads.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_plain_run_estimates_from_its_first_rows_scaled_to_the_dataset() {
+    let server = FakeOpenAi::start();
+    let ws = Workspace::new();
+    let data = instruct_rows(&ws, 12);
+    let mut cmd = ws.command(
+        Some(&server),
+        &[
+            "summary",
+            &data,
+            "instruction,output",
+            LENS,
+            "--model",
+            "gpt-4o-mini",
+        ],
+    );
+    cmd.env("CLASSIFIED_PLAN_ROWS", "4");
+    let run = support::Run::from(cmd.output().unwrap()).ok();
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("Estimate"))
+        .unwrap();
+    assert!(line.contains("planned on the first 4 of 12 rows"), "{line}");
+    assert_eq!(number_before(line, " request(s) to send"), 12, "{line}");
+    assert_eq!(number_before(line, " output token(s)"), 12 * 256, "{line}");
+    assert_eq!(server.request_count(), 12);
 }

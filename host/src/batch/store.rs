@@ -186,3 +186,57 @@ pub fn errors(cache: &Cache) -> Result<Vec<(String, String)>, Error> {
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Answer;
+    use serde_json::json;
+
+    #[test]
+    fn a_cache_from_before_batch_mode_gains_the_batch_tables_and_keeps_its_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            // The answers table alone, as caches were before batch mode.
+            let cache = Cache::open(&path).unwrap();
+            let answer = Answer {
+                arguments: "{}".into(),
+                response: json!({}),
+                prompt_tokens: 1,
+                completion_tokens: 2,
+                elapsed: std::time::Duration::ZERO,
+            };
+            cache.put("k0", "l", "m", 1, &json!({}), &answer).unwrap();
+        }
+        let cache = Cache::open(&path).unwrap();
+        migrate(&cache).unwrap();
+        migrate(&cache).unwrap(); // idempotent
+        assert!(cache.get("k0").unwrap().is_some());
+        let request = |key: &str| JobRequest {
+            key: key.into(),
+            lens: "l".into(),
+            request: "{}".into(),
+        };
+        let id = insert_job(&cache, "m", 1, &[request("k1"), request("k2")]).unwrap();
+        set_uploaded(&cache, id, "file-1").unwrap();
+        set_batch(&cache, id, "batch_1", "validating").unwrap();
+        set_error(&cache, id, "k2", "expired").unwrap();
+        set_status(&cache, id, "expired", true).unwrap();
+        let job = job_by_batch(&cache, "batch_1").unwrap().unwrap();
+        assert_eq!(
+            (
+                job.input_file_id.as_deref(),
+                job.status.as_str(),
+                job.done,
+                job.requests
+            ),
+            (Some("file-1"), "expired", true, 2)
+        );
+        assert_eq!(requests(&cache, id).unwrap().len(), 2);
+        assert_eq!(
+            errors(&cache).unwrap(),
+            [("k2".to_string(), "expired".to_string())]
+        );
+    }
+}

@@ -253,7 +253,8 @@ impl LensRun {
             match &services.batch {
                 Some(BatchLink::Answered(failures)) => {
                     let why = failures.get(&key).cloned().unwrap_or_else(|| {
-                        "the batch's answer for this prompt was unusable".to_string()
+                        "the batch's answer was rejected as a bad answer; rerun to ask again"
+                            .to_string()
                     });
                     return Err(RowError::Stage(StageError::new(Stage::Call, "batch", why)));
                 }

@@ -52,6 +52,7 @@ impl Workspace {
             "MAX_SEARCH_DISTANCE",
             "CLASSIFIED_PRICES",
             "CLASSIFIED_BATCH_MAX_REQUESTS",
+            "CLASSIFIED_PLAN_ROWS",
         ] {
             cmd.env_remove(var);
         }
