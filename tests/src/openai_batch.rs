@@ -202,7 +202,8 @@ fn new_id(prefix: &str, n: usize) -> String {
     format!("{prefix}{n:06}fake")
 }
 
-/// A multipart form's fields: name → (filename, content).
+/// A multipart form's fields: name → (filename, content). Just enough of RFC 7578 for the text
+/// parts a batch upload has (a test double; the client side uses reqwest's multipart).
 fn multipart(
     content_type: &str,
     body: &[u8],
@@ -215,15 +216,11 @@ fn multipart(
             break;
         }
         let (head, content) = part.trim_start_matches("\r\n").split_once("\r\n\r\n")?;
+        // `Content-Disposition: form-data; name="file"; filename="x.jsonl"`: the quoted value.
         let attr = |name: &str| {
             head.split(';').find_map(|a| {
-                a.trim().strip_prefix(&format!("{name}=\"")).map(|v| {
-                    v.trim_end_matches(|c| c == '"' || c == '\r' || c == '\n')
-                        .split('"')
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                })
+                let value = a.trim().strip_prefix(name)?.strip_prefix("=\"")?;
+                value.split('"').next().map(str::to_string)
             })
         };
         let name = attr("name")?;

@@ -12,7 +12,7 @@ fn args(data: &str) -> Vec<&str> {
     vec!["summary", data, "instruction,output", LENS]
 }
 
-fn with_batch<'a>(data: &'a str) -> Vec<&'a str> {
+fn with_batch(data: &str) -> Vec<&str> {
     let mut a = args(data);
     a.push("--batch");
     a
