@@ -1,9 +1,9 @@
 //! The `summary` command: read every dataset once, rate each row through every lens, report.
 
-use crate::batch::{self, BatchLink, client::BatchApi};
+use crate::batch::{self, BatchLink};
 use crate::cache::Cache;
 use crate::config::RunConfig;
-use crate::cost::{self, Budget, Estimate, PriceTable};
+use crate::cost::{self, Budget, Estimate};
 use crate::data::{self, OpenOptions, Row};
 use crate::error::Error;
 use crate::lens::LensKind;
@@ -51,14 +51,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         Cache::open(&database)?
     };
     let cache = Arc::new(cache);
-    let price =
-        PriceTable::load(settings.prices_file.as_deref())?.price(&settings.model, config.batch);
-    if config.max_usd.is_some() && price.is_none() {
-        return Err(Error::Usage(format!(
-            "--max-usd needs the model's price: {}",
-            cost::unknown_price_hint(&settings.model)
-        )));
-    }
+    let price = cost::run::run_price(config)?;
     let bpe = chunk::tokenizer_for_model(&settings.model);
     let runs = config
         .lenses
@@ -89,60 +82,25 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         limit: (!exact).then(plan_rows),
         visible: config.dry_run,
     };
-    let (plan, estimate) = rate_all(config, &runs, &plan_services, pass).await?;
-    let estimate = estimate.priced(price);
-    if config.dry_run {
-        report::print_dry_run(&plan.tallies, settings.max_generation_tokens);
-        println!("{}", estimate.render());
-        return Ok(plan);
-    }
+    // Local lenses cost nothing: a real run of only those plans nothing.
     let needs_model = runs.iter().any(|r| r.lens.kind != LensKind::Local);
-    if needs_model {
-        eprintln!("{}", estimate.render());
-        if let (Some(max), Some(usd), false) = (config.max_usd, estimate.usd, config.batch)
-            && usd > max
-        {
-            eprintln!(
-                "The estimate is above --max-usd {max}: the run stops sending when its spend could pass the budget."
-            );
+    if config.dry_run || needs_model {
+        let (plan, estimate) = rate_all(config, &runs, &plan_services, pass).await?;
+        let estimate = estimate.priced(price);
+        if config.dry_run {
+            report::print_dry_run(&plan.tallies, settings.max_generation_tokens);
+            println!("{}", estimate.render());
+            return Ok(plan);
         }
+        cost::run::check_estimate(config, &estimate)?;
     }
-
     let mut batch_outcome = None;
-    let batch_link = if config.batch {
-        if let (Some(max), Some(usd)) = (config.max_usd, estimate.usd)
-            && usd > max
-        {
-            return Err(Error::Budget(format!(
-                "the batch could cost up to ${usd:.4}, above --max-usd {max}; nothing was sent: raise --max-usd or rate fewer rows with --max"
-            )));
-        }
-        let pending = match &plan_services.batch {
-            Some(BatchLink::Collect(pending)) => {
-                std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()))
-            }
-            _ => Vec::new(),
-        };
-        let api = BatchApi::new(
-            &settings.base_url,
-            settings.api_key.clone(),
-            settings.timeout,
-        );
-        let outcome = batch::submit_and_wait(
-            &cache,
-            &api,
-            &settings.model,
-            config.version,
-            pending,
-            &settings.data_dir.join("batches"),
-        )
-        .await?;
-        let link = BatchLink::Answered(outcome.failures.clone());
+    let mut batch_link = None;
+    if config.batch {
+        let outcome = batch::run(config, &cache, &plan_services.batch).await?;
+        batch_link = Some(BatchLink::Answered(outcome.failures.clone()));
         batch_outcome = Some(outcome);
-        Some(link)
-    } else {
-        None
-    };
+    }
     let client = (!config.batch).then(|| {
         Client::new(
             &settings.base_url,
@@ -151,13 +109,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
             RetryPolicy::default(),
         )
     });
-    let budget = config.max_usd.zip(price).map(|(max, price)| {
-        Arc::new(Budget::new(
-            max,
-            price,
-            settings.max_generation_tokens as u64,
-        ))
-    });
+    let budget = cost::run::budget(config, price);
     let services = Arc::new(services(config, cache, client, budget.clone(), batch_link));
     let (mut report, _) = rate_all(config, &runs, &services, Pass::Rate).await?;
     report.files.extend(report::write_summary_csv(
@@ -172,45 +124,12 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
             u.add(&t.usage);
             u
         });
-    let spend = |input: u64, output: u64| match price {
-        Some(p) => format!(", ${:.4}", p.cost(input, output)),
-        None => String::new(),
-    };
-    eprintln!(
-        "\n{} request(s) sent, {} answer(s) from the cache, {} prompt + {} completion tokens paid{}; cache: {}",
-        usage.requests,
-        usage.cache_hits,
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        spend(usage.prompt_tokens, usage.completion_tokens),
-        services.cache.path().display()
-    );
-    if let Some(b) = &batch_outcome {
-        let t = &b.totals;
-        eprintln!(
-            "batch: {} batch(es) created, {} resumed; {} answer(s), {} failed request(s); {} prompt + {} completion tokens paid{} at Batch API prices",
-            b.created,
-            b.resumed,
-            t.answered,
-            t.failed,
-            t.prompt_tokens,
-            t.completion_tokens,
-            spend(t.prompt_tokens, t.completion_tokens)
-        );
-    }
+    cost::run::print_spend(&usage, price, batch_outcome.as_ref(), services.cache.path());
     for f in &report.files {
         eprintln!("wrote {}", f.display());
     }
     if let Some(budget) = budget.filter(|b| b.reached()) {
-        let s = budget.state();
-        let unrated: u64 = report.tallies.iter().map(|t| t.failed).sum();
-        return Err(Error::Budget(format!(
-            "stopped at the --max-usd budget of ${}: {} request(s) sent for ${:.4}, {} not sent, {unrated} row(s) not rated (marked over-budget in the outputs); answers are cached, so rerunning with a higher --max-usd continues from here",
-            budget.limit(),
-            s.sent,
-            s.spent,
-            s.refused
-        )));
+        return Err(cost::run::budget_stop(&budget, &report.tallies));
     }
     Ok(report)
 }

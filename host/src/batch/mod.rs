@@ -69,6 +69,25 @@ pub struct Outcome {
     pub failures: HashMap<String, String>,
 }
 
+/// The batch phase of a `summary --batch` run: send what the planning pass collected in `link`
+/// and wait for it.
+pub async fn run(
+    config: &crate::config::RunConfig,
+    cache: &Cache,
+    link: &Option<BatchLink>,
+) -> Result<Outcome, Error> {
+    let pending = match link {
+        Some(BatchLink::Collect(pending)) => {
+            std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()))
+        }
+        _ => Vec::new(),
+    };
+    let s = &config.settings;
+    let api = BatchApi::new(&s.base_url, s.api_key.clone(), s.timeout);
+    let parts = s.data_dir.join("batches");
+    submit_and_wait(cache, &api, &s.model, config.version, pending, &parts).await
+}
+
 /// Send `pending` (deduplicated by key) through the Batch API, or pick up the unfinished batches
 /// that already hold them, and wait until every one has ended.
 pub async fn submit_and_wait(

@@ -1,8 +1,9 @@
 //! Cost: the price table ([`prices`]), the estimate printed before a run ([`Estimate`]) and the
-//! `--max-usd` budget ([`budget`]).
+//! `--max-usd` budget ([`budget`]); [`run`] applies them to a `summary` run.
 
 pub mod budget;
 pub mod prices;
+pub mod run;
 
 pub use budget::Budget;
 pub use prices::{Price, PriceTable, unknown_price_hint};
