@@ -97,7 +97,16 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     let mut batch_outcome = None;
     let mut batch_link = None;
     if config.batch {
-        let outcome = batch::run(config, &cache, &plan_services.batch).await?;
+        // Only answers the lens's postprocess takes go into the cache, as in a synchronous run.
+        let accept = |lens: &str, arguments: &str| match runs.iter().find(|r| r.lens.name == lens) {
+            Some(run) => run
+                .stages
+                .postprocess(0, arguments)
+                .map(|_| ())
+                .map_err(|e| e.message),
+            None => Ok(()),
+        };
+        let outcome = batch::run(config, &cache, &plan_services.batch, &accept).await?;
         batch_link = Some(BatchLink::Answered(outcome.failures.clone()));
         batch_outcome = Some(outcome);
     }

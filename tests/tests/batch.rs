@@ -2,7 +2,9 @@
 
 mod support;
 
-use classified_tests::{BatchEnd, BatchScript, FakeOpenAi};
+use classified_tests::{BatchEnd, BatchScript, FakeOpenAi, Reply};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use support::{Workspace, instruct_rows, read_parquet};
 
@@ -311,4 +313,52 @@ fn batches_without_a_cache_say_where_they_looked() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn error_lines_and_bad_answers_fail_only_their_rows_and_a_rerun_resends_only_those() {
+    let broken = Arc::new(AtomicBool::new(true));
+    let flag = broken.clone();
+    let server = FakeOpenAi::with_behaviour(move |call| {
+        let content = call.user_content();
+        if !flag.load(Ordering::SeqCst) {
+            Reply::Answer
+        } else if content.contains("Question number 1:") {
+            Reply::context_length_exceeded()
+        } else if content.contains("Question number 2:") {
+            Reply::Arguments("this is not JSON".into())
+        } else {
+            Reply::Answer
+        }
+    });
+    let ws = Workspace::new();
+    let data = instruct_rows(&ws, 5);
+    let run = ws.run(Some(&server), &with_batch(&data)).ok();
+    assert!(
+        run.stderr.contains("3 answer(s), 2 failed request(s)"),
+        "{}",
+        run.stderr
+    );
+    let rows = row_statuses(&ws);
+    assert_eq!(rows[0].0, "rated");
+    assert!(
+        rows[1].1.contains("the batch answered 400")
+            && rows[1].1.contains("maximum context length"),
+        "{:?}",
+        rows[1]
+    );
+    assert!(
+        rows[2].1.contains("was a bad answer") && rows[2].1.contains("not valid JSON"),
+        "{:?}",
+        rows[2]
+    );
+    // Bad answers are never cached, in batch mode either.
+    assert_eq!(ws.cache_rows().0, 3);
+    assert_eq!(ws.summary()[0]["Failed"], "2");
+
+    broken.store(false, Ordering::SeqCst);
+    ws.run(Some(&server), &with_batch(&data)).ok();
+    assert_eq!(server.batches().batch_sizes(), [5, 2]);
+    assert_eq!(ws.summary()[0]["Failed"], "0");
+    assert_no_schema_problems(&server);
 }

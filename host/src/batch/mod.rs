@@ -75,6 +75,7 @@ pub async fn run(
     config: &crate::config::RunConfig,
     cache: &Cache,
     link: &Option<BatchLink>,
+    accept: poll::Accept<'_>,
 ) -> Result<Outcome, Error> {
     let pending = match link {
         Some(BatchLink::Collect(pending)) => {
@@ -85,7 +86,23 @@ pub async fn run(
     let s = &config.settings;
     let api = BatchApi::new(&s.base_url, s.api_key.clone(), s.timeout);
     let parts = s.data_dir.join("batches");
-    submit_and_wait(cache, &api, &s.model, config.version, pending, &parts).await
+    let target = Target {
+        model: &s.model,
+        version: config.version,
+        parts_dir: &parts,
+        accept,
+    };
+    submit_and_wait(cache, &api, &target, pending).await
+}
+
+/// Where a run's batches go and how their answers are checked.
+pub struct Target<'a> {
+    pub model: &'a str,
+    pub version: u32,
+    /// A copy of each uploaded part is kept here.
+    pub parts_dir: &'a Path,
+    /// The lens's postprocess: only answers it takes are cached.
+    pub accept: poll::Accept<'a>,
 }
 
 /// Send `pending` (deduplicated by key) through the Batch API, or pick up the unfinished batches
@@ -93,10 +110,8 @@ pub async fn run(
 pub async fn submit_and_wait(
     cache: &Cache,
     api: &BatchApi,
-    model: &str,
-    version: u32,
+    target: &Target<'_>,
     pending: Vec<PendingRequest>,
-    parts_dir: &Path,
 ) -> Result<Outcome, Error> {
     store::migrate(cache)?;
     let mut outcome = Outcome::default();
@@ -129,7 +144,7 @@ pub async fn submit_and_wait(
         .collect();
     let max_requests = env_number(MAX_REQUESTS_ENV, jsonl::MAX_REQUESTS as u64) as usize;
     for part in jsonl::split(requests, max_requests, jsonl::MAX_BYTES) {
-        let id = store::insert_job(cache, model, version, &part)?;
+        let id = store::insert_job(cache, target.model, target.version, &part)?;
         jobs.push(
             store::jobs(cache)?
                 .into_iter()
@@ -139,14 +154,20 @@ pub async fn submit_and_wait(
     }
     for job in &mut jobs {
         if job.batch_id.is_none() {
-            submit(cache, api, job, parts_dir).await?;
+            submit(cache, api, job, target.parts_dir).await?;
             outcome.created += 1;
         }
     }
     if !jobs.is_empty() {
         let first = Duration::from_millis(env_number(POLL_MS_ENV, 10_000));
-        outcome.totals =
-            poll::wait(cache, api, jobs, poll::Backoff::new(first, first * 30)).await?;
+        outcome.totals = poll::wait(
+            cache,
+            api,
+            jobs,
+            poll::Backoff::new(first, first * 30),
+            target.accept,
+        )
+        .await?;
     }
 
     let errors: HashMap<String, String> = store::errors(cache)?.into_iter().collect();

@@ -11,6 +11,9 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+/// Does the lens (by name) take these answer arguments? `Err` says why not.
+pub type Accept<'a> = &'a (dyn Fn(&str, &str) -> Result<(), String> + Sync);
+
 /// What the finished batches brought in.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Totals {
@@ -49,6 +52,7 @@ pub async fn wait(
     api: &BatchApi,
     mut jobs: Vec<Job>,
     mut backoff: Backoff,
+    accept: Accept<'_>,
 ) -> Result<Totals, Error> {
     let mut totals = Totals::default();
     let bar = ProgressBar::new(jobs.iter().map(|j| j.requests).sum());
@@ -76,7 +80,7 @@ pub async fn wait(
                 counts.insert(job.id, c.completed + c.failed);
             }
             if batch.is_terminal() {
-                let got = ingest(cache, api, job, &batch).await?;
+                let got = ingest(cache, api, job, &batch, accept).await?;
                 totals.answered += got.answered;
                 totals.failed += got.failed;
                 totals.prompt_tokens += got.prompt_tokens;
@@ -101,7 +105,13 @@ pub async fn wait(
 }
 
 /// Put a finished batch's answers in the cache and record an error for every other request.
-async fn ingest(cache: &Cache, api: &BatchApi, job: &Job, batch: &Batch) -> Result<Totals, Error> {
+async fn ingest(
+    cache: &Cache,
+    api: &BatchApi,
+    job: &Job,
+    batch: &Batch,
+    accept: Accept<'_>,
+) -> Result<Totals, Error> {
     let mut totals = Totals::default();
     let requests: HashMap<String, store::JobRequest> = store::requests(cache, job.id)?
         .into_iter()
@@ -121,9 +131,19 @@ async fn ingest(cache: &Cache, api: &BatchApi, job: &Job, batch: &Batch) -> Resu
             seen.insert(request.key.clone());
             match answer_of(&line) {
                 Ok(answer) => {
-                    totals.answered += 1;
+                    // Paid for even when the answer turns out bad.
                     totals.prompt_tokens += answer.prompt_tokens;
                     totals.completion_tokens += answer.completion_tokens;
+                    // Only good answers are cached, as in a synchronous run.
+                    if let Err(why) = accept(&request.lens, &answer.arguments) {
+                        totals.failed += 1;
+                        let message = format!(
+                            "the batch's answer was a bad answer ({why}); rerun to ask again"
+                        );
+                        store::set_error(cache, job.id, &request.key, &message)?;
+                        continue;
+                    }
+                    totals.answered += 1;
                     let body: Value = serde_json::from_str(&request.request).unwrap_or(Value::Null);
                     cache.put(
                         &request.key,

@@ -253,8 +253,7 @@ impl LensRun {
             match &services.batch {
                 Some(BatchLink::Answered(failures)) => {
                     let why = failures.get(&key).cloned().unwrap_or_else(|| {
-                        "the batch's answer was rejected as a bad answer; rerun to ask again"
-                            .to_string()
+                        "no usable answer came back from the batch; rerun to ask again".to_string()
                     });
                     return Err(RowError::Stage(StageError::new(Stage::Call, "batch", why)));
                 }
