@@ -67,6 +67,8 @@ pub struct BatchState {
     pub uploads: Mutex<Vec<String>>,
     /// Every schema violation or malformed upload seen; tests assert this stays empty.
     pub problems: Mutex<Vec<String>>,
+    /// Answer the next `POST /v1/batches` with a 500 (a run killed between upload and create).
+    pub fail_next_create: std::sync::atomic::AtomicBool,
 }
 
 impl BatchState {
@@ -267,6 +269,20 @@ fn upload(state: &BatchState, content_type: &str, body: &[u8]) -> Answer {
 }
 
 fn create(state: &BatchState, body: &[u8]) -> Answer {
+    if state
+        .fail_next_create
+        .swap(false, std::sync::atomic::Ordering::SeqCst)
+    {
+        return json_answer(
+            500,
+            &openai_error(
+                500,
+                "The server had an error while processing your request.",
+                "server_error",
+                None,
+            ),
+        );
+    }
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
         state.problem("POST /v1/batches: body is not JSON".into());
         return bad_request("We could not parse the JSON body of your request.");

@@ -159,6 +159,37 @@ fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again
 }
 
 #[test]
+fn a_file_uploaded_before_the_run_stopped_is_not_uploaded_again() {
+    let server = FakeOpenAi::start();
+    server
+        .batches()
+        .fail_next_create
+        .store(true, Ordering::SeqCst);
+    let ws = Workspace::new();
+    let data = instruct_rows(&ws, 4);
+    let failed = ws.run(Some(&server), &with_batch(&data));
+    assert!(
+        failed.error().contains("could not create a batch")
+            && failed.error().contains("500")
+            && failed.error().contains("rerun later"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(server.batches().uploads.lock().unwrap().len(), 1);
+    assert!(server.batches().batch_ids().is_empty());
+
+    let run = ws.run(Some(&server), &with_batch(&data)).ok();
+    assert_eq!(
+        server.batches().uploads.lock().unwrap().len(),
+        1,
+        "uploaded twice"
+    );
+    assert_eq!(server.batches().batch_sizes(), [4]);
+    assert!(run.stderr.contains("1 batch(es) created"), "{}", run.stderr);
+    assert_eq!(ws.summary()[0]["Failed"], "0");
+}
+
+#[test]
 fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_those() {
     let server = FakeOpenAi::start();
     server.set_batch_script(BatchScript {

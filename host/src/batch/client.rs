@@ -220,6 +220,9 @@ impl BatchApi {
         let fix = match status.as_u16() {
             401 => "; set OPENAI_API_KEY (or OPENAI_KEY) to a valid key",
             404 => "; check OPENAI_BASE_URL and that the server offers the Batch API",
+            429 | 500..=599 => {
+                "; rerun later: the run continues where it stopped, without paying twice"
+            }
             _ => "",
         };
         ApiError {
