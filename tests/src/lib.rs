@@ -2,6 +2,8 @@
 //!
 //! - [`openai`]: a fake OpenAI chat-completions server on 127.0.0.1
 //!   ([`FakeOpenAi`]) with scriptable replies ([`Reply`]).
+//! - [`openai_batch`]: the fake server's Files and Batch API, with a scripted batch lifecycle
+//!   ([`BatchScript`], [`BatchEnd`]).
 //! - [`schema`]: validation of request/response bodies against OpenAI's
 //!   published schemas ([`validate_chat_request`]).
 //! - Paths to the workspace's fixtures and built-in lenses.
