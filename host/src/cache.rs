@@ -158,6 +158,15 @@ impl Cache {
         .map_err(|e| self.error("cannot be written", e))
     }
 
+    /// Run `f` on the connection (for the batch tables, `crate::batch::store`).
+    pub(crate) fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn).map_err(|e| self.error("cannot be used for batches", e))
+    }
+
     fn error(&self, what: &str, e: rusqlite::Error) -> Error {
         Error::Cache {
             path: self.path.display().to_string(),

@@ -21,6 +21,9 @@ pub enum Command {
     /// List, inspect, check, scaffold and try out lenses.
     #[command(subcommand)]
     Lenses(crate::lens_cmd::LensesCommand),
+    /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
+    #[command(subcommand)]
+    Batches(crate::batches_cmd::BatchesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -64,6 +67,12 @@ pub struct SummaryArgs {
     /// Render every prompt and count tokens and cache hits without calling the model.
     #[arg(long)]
     pub dry_run: bool,
+    /// Send the requests through the Batch API (half price, answers within 24 hours); rerun to resume.
+    #[arg(long)]
+    pub batch: bool,
+    /// Stop sending requests once the estimated spend could pass this many US dollars (exit code 3).
+    #[arg(long, value_name = "USD")]
+    pub max_usd: Option<f64>,
 }
 
 /// The whole program behind `main`: parse, run, and turn a fatal error into one line and an exit code.
@@ -84,6 +93,7 @@ fn run(cli: Cli) -> Result<(), crate::error::Error> {
             crate::summary::run(crate::config::RunConfig::new(args, settings)?)?;
             Ok(())
         }
+        Command::Batches(cmd) => crate::batches_cmd::run(cmd, &settings),
         Command::Lenses(cmd) => {
             let catalog = crate::lens::Catalog::new(settings.lens_dir.iter().cloned().collect());
             crate::lens_cmd::run(cmd, &catalog)

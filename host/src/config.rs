@@ -18,6 +18,10 @@ pub struct RunConfig {
     pub workers: usize,
     pub version: u32,
     pub dry_run: bool,
+    /// `--batch`: send through the Batch API.
+    pub batch: bool,
+    /// `--max-usd`: the spending limit in US dollars.
+    pub max_usd: Option<f64>,
     /// Settings with the command-line overrides applied.
     pub settings: Settings,
 }
@@ -59,6 +63,14 @@ impl RunConfig {
         }
         if args.workers == 0 {
             return Err(Error::Usage("--workers must be at least 1".into()));
+        }
+
+        if let Some(usd) = args.max_usd
+            && !(usd.is_finite() && usd > 0.0)
+        {
+            return Err(Error::Usage(format!(
+                "--max-usd {usd} is not a positive number of US dollars; give e.g. --max-usd 5"
+            )));
         }
 
         let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
@@ -103,6 +115,8 @@ impl RunConfig {
             workers: args.workers,
             version: args.version,
             dry_run: args.dry_run,
+            batch: args.batch,
+            max_usd: args.max_usd,
             settings,
         })
     }

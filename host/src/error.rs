@@ -24,6 +24,9 @@ pub enum Error {
     Component(String),
     #[error("the cache at {path} {problem}")]
     Cache { path: String, problem: String },
+    /// `--max-usd` stopped the run (outputs are written; a rerun with a higher budget continues).
+    #[error("{0}")]
+    Budget(String),
     #[error("cannot write {path}: {source}")]
     Output {
         path: String,
@@ -32,10 +35,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// The process exit code: 2 for bad input the user can fix, 1 for everything else.
+    /// The process exit code: 2 for bad input the user can fix, 3 for a run stopped at its
+    /// `--max-usd` budget, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Lens(_) | Error::Data(_) => 2,
+            Error::Budget(_) => 3,
             _ => 1,
         }
     }

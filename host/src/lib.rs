@@ -5,10 +5,13 @@
 //! ([`report`]). [`summary`] drives a run; [`lens`] loads lenses; [`component`] runs their
 //! WebAssembly components; [`error`] owns the message policy.
 
+pub mod batch;
+pub mod batches_cmd;
 pub mod cache;
 pub mod cli;
 pub mod component;
 pub mod config;
+pub mod cost;
 pub mod data;
 pub mod error;
 pub mod lens;

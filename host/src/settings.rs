@@ -39,6 +39,8 @@ pub struct Settings {
     /// Path of the SQLite cache file from DATABASE_URL; see [`Settings::database`].
     pub database_url: Option<PathBuf>,
     pub chunking: ChunkSettings,
+    /// CLASSIFIED_PRICES: a price file that replaces or adds entries of the built-in price table.
+    pub prices_file: Option<PathBuf>,
 }
 
 /// Where setting values come from: the process environment, then `local.env`.
@@ -146,6 +148,7 @@ impl Settings {
             data_dir,
             database_url,
             chunking,
+            prices_file: env.get("CLASSIFIED_PRICES").map(PathBuf::from),
         })
     }
 }

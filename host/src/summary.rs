@@ -1,9 +1,12 @@
 //! The `summary` command: read every dataset once, rate each row through every lens, report.
 
+use crate::batch::{self, BatchLink};
 use crate::cache::Cache;
 use crate::config::RunConfig;
+use crate::cost::{self, Budget, Estimate};
 use crate::data::{self, OpenOptions, Row};
 use crate::error::Error;
+use crate::lens::LensKind;
 use crate::model::{Client, RetryPolicy};
 use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
 use crate::pipeline::{Inputs, StageContext, chunk};
@@ -48,23 +51,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         Cache::open(&database)?
     };
     let cache = Arc::new(cache);
-    let client = (!config.dry_run).then(|| {
-        Client::new(
-            &settings.base_url,
-            settings.api_key.clone(),
-            settings.timeout,
-            RetryPolicy::default(),
-        )
-    });
-    let services = Arc::new(Services {
-        cache,
-        client,
-        permits: Arc::new(Semaphore::new(config.workers)),
-        model: settings.model.clone(),
-        version: config.version,
-        max_tokens: settings.max_generation_tokens,
-        stopped: Default::default(),
-    });
+    let price = cost::run::run_price(config)?;
     let bpe = chunk::tokenizer_for_model(&settings.model);
     let runs = config
         .lenses
@@ -80,26 +67,65 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         .collect::<Result<Vec<_>, Error>>()?;
     let runs = Arc::new(runs);
 
-    let mut report = RunReport {
-        tallies: Vec::new(),
-        files: Vec::new(),
+    // The planning pass: render, look up the cache and count tokens, sending nothing. It covers
+    // every row where the numbers must be exact, else the first `plan_rows()` rows of each dataset.
+    let collect = config.batch && !config.dry_run;
+    let plan_services = Arc::new(services(
+        config,
+        cache.clone(),
+        None,
+        None,
+        collect.then(|| BatchLink::Collect(Default::default())),
+    ));
+    let exact = config.dry_run || config.batch || config.max_usd.is_some();
+    let pass = Pass::Plan {
+        limit: (!exact).then(plan_rows),
+        visible: config.dry_run,
     };
-    let mut stems = Vec::new();
-    for (path, name) in config.datasets.iter().zip(dataset_names(&config.datasets)) {
-        let (tallies, files) =
-            rate_dataset(config, path, &name, &runs, &services, &mut stems).await?;
-        report.tallies.extend(tallies);
-        report.files.extend(files);
+    // Local lenses cost nothing: a real run of only those plans nothing.
+    let needs_model = runs.iter().any(|r| r.lens.kind != LensKind::Local);
+    if config.dry_run || needs_model {
+        let (plan, estimate) = rate_all(config, &runs, &plan_services, pass).await?;
+        let estimate = estimate.priced(price);
+        if config.dry_run {
+            report::print_dry_run(&plan.tallies, settings.max_generation_tokens);
+            println!("{}", estimate.render());
+            return Ok(plan);
+        }
+        cost::run::check_estimate(config, &estimate)?;
     }
-    if config.dry_run {
-        report::print_dry_run(&report.tallies, settings.max_generation_tokens);
-    } else {
-        report.files.extend(report::write_summary_csv(
-            &settings.data_dir,
-            &report.tallies,
-        )?);
-        report::print_summary(&report.tallies);
+    let mut batch_outcome = None;
+    let mut batch_link = None;
+    if config.batch {
+        // Only answers the lens's postprocess takes go into the cache, as in a synchronous run.
+        let accept = |lens: &str, arguments: &str| match runs.iter().find(|r| r.lens.name == lens) {
+            Some(run) => run
+                .stages
+                .postprocess(0, arguments)
+                .map(|_| ())
+                .map_err(|e| e.message),
+            None => Ok(()),
+        };
+        let outcome = batch::run(config, &cache, &plan_services.batch, &accept).await?;
+        batch_link = Some(BatchLink::Answered(outcome.failures.clone()));
+        batch_outcome = Some(outcome);
     }
+    let client = (!config.batch).then(|| {
+        Client::new(
+            &settings.base_url,
+            settings.api_key.clone(),
+            settings.timeout,
+            RetryPolicy::default(),
+        )
+    });
+    let budget = cost::run::budget(config, price);
+    let services = Arc::new(services(config, cache, client, budget.clone(), batch_link));
+    let (mut report, _) = rate_all(config, &runs, &services, Pass::Rate).await?;
+    report.files.extend(report::write_summary_csv(
+        &settings.data_dir,
+        &report.tallies,
+    )?);
+    report::print_summary(&report.tallies);
     let usage = report
         .tallies
         .iter()
@@ -107,20 +133,84 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
             u.add(&t.usage);
             u
         });
-    if !config.dry_run {
-        eprintln!(
-            "\n{} request(s) sent, {} answer(s) from the cache, {} prompt + {} completion tokens paid; cache: {}",
-            usage.requests,
-            usage.cache_hits,
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            services.cache.path().display()
-        );
-        for f in &report.files {
-            eprintln!("wrote {}", f.display());
-        }
+    cost::run::print_spend(&usage, price, batch_outcome.as_ref(), services.cache.path());
+    for f in &report.files {
+        eprintln!("wrote {}", f.display());
+    }
+    if let Some(budget) = budget.filter(|b| b.reached()) {
+        return Err(cost::run::budget_stop(&budget, &report.tallies));
     }
     Ok(report)
+}
+
+/// Rows per dataset that the planning pass of a plain run covers: 1000, or the hidden test knob
+/// `CLASSIFIED_PLAN_ROWS`.
+fn plan_rows() -> u64 {
+    std::env::var("CLASSIFIED_PLAN_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1000)
+}
+
+/// A pass over every dataset: planning (nothing sent, nothing written) or rating.
+#[derive(Debug, Clone, Copy)]
+enum Pass {
+    Plan { limit: Option<u64>, visible: bool },
+    Rate,
+}
+
+fn services(
+    config: &RunConfig,
+    cache: Arc<Cache>,
+    client: Option<Client>,
+    budget: Option<Arc<Budget>>,
+    batch: Option<BatchLink>,
+) -> Services {
+    Services {
+        cache,
+        client,
+        permits: Arc::new(Semaphore::new(config.workers)),
+        model: config.settings.model.clone(),
+        version: config.version,
+        max_tokens: config.settings.max_generation_tokens,
+        stopped: Default::default(),
+        budget,
+        batch,
+    }
+}
+
+/// Rate (or plan) every dataset; the estimate of what was planned comes along.
+async fn rate_all(
+    config: &RunConfig,
+    runs: &Arc<Vec<LensRun>>,
+    services: &Arc<Services>,
+    pass: Pass,
+) -> Result<(RunReport, Estimate), Error> {
+    let mut report = RunReport {
+        tallies: Vec::new(),
+        files: Vec::new(),
+    };
+    let mut estimate = Estimate::new(&config.settings.model, config.batch);
+    let mut stems = Vec::new();
+    for (path, name) in config.datasets.iter().zip(dataset_names(&config.datasets)) {
+        let (tallies, files, total) =
+            rate_dataset(config, path, &name, runs, services, &mut stems, pass).await?;
+        let mut usage = crate::pipeline::rate::Usage::default();
+        tallies.iter().for_each(|t| usage.add(&t.usage));
+        let seen = tallies.first().map(|t| t.rows()).unwrap_or(0);
+        let limited = matches!(pass, Pass::Plan { limit: Some(n), .. } if seen >= n);
+        estimate.add(
+            &usage,
+            seen,
+            total,
+            limited,
+            config.settings.max_generation_tokens,
+        );
+        report.tallies.extend(tallies);
+        report.files.extend(files);
+    }
+    Ok((report, estimate))
 }
 
 /// How each dataset is named in reports: `textbooks.parquet` is `textbooks`, as people name their
@@ -176,7 +266,8 @@ async fn rate_dataset(
     runs: &Arc<Vec<LensRun>>,
     services: &Arc<Services>,
     stems: &mut Vec<String>,
-) -> Result<(Vec<Tally>, Vec<PathBuf>), Error> {
+    pass: Pass,
+) -> Result<(Vec<Tally>, Vec<PathBuf>, Option<u64>), Error> {
     let dataset = {
         let (path, columns, split, sample) = (
             path.to_path_buf(),
@@ -197,7 +288,15 @@ async fn rate_dataset(
         .await
         .expect("opening a dataset panicked")?
     };
-    let progress = MultiProgress::new();
+    let (limit, visible) = match pass {
+        Pass::Plan { limit, visible } => (limit, visible),
+        Pass::Rate => (None, true),
+    };
+    let progress = if visible {
+        MultiProgress::new()
+    } else {
+        MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
+    };
     let style = ProgressStyle::with_template(
         "{prefix:>22} {bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
     )
@@ -212,7 +311,7 @@ async fn rate_dataset(
             &run.lens.score_labels,
             run.stages.bucket_names(),
         ));
-        if !config.dry_run {
+        if matches!(pass, Pass::Rate) {
             let stem = output_stem(name, &run.lens.name, stems);
             files.push(RowFiles::create(
                 &config.settings.data_dir,
@@ -231,7 +330,7 @@ async fn rate_dataset(
     let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
     let mut rows_iter = dataset.rows;
     let reader = tokio::task::spawn_blocking(move || {
-        for row in rows_iter.by_ref() {
+        for row in rows_iter.by_ref().take(limit.unwrap_or(u64::MAX) as usize) {
             let stop = row.is_err();
             if tx.blocking_send(row).is_err() || stop {
                 break;
@@ -300,7 +399,7 @@ async fn rate_dataset(
     for f in files {
         written.extend(f.finish()?);
     }
-    Ok((tallies, written))
+    Ok((tallies, written, dataset.total_rows))
 }
 
 /// A row's values keyed by the lens's input fields (columns map to fields in order), or why it is skipped.

@@ -8,6 +8,8 @@
 //! Routes (each also without the `/v1` prefix):
 //! - `POST /v1/chat/completions` — recorded, then answered per the behaviour.
 //! - `GET /v1/models`, `GET /v1/models/{id}` — a static model list (not recorded).
+//! - `/v1/files…` and `/v1/batches…` — the Batch API, in `openai_batch.rs` (batch lines are
+//!   answered by the same behaviour, but not recorded as chat requests).
 //! - anything else — OpenAI's `404 Invalid URL` error.
 //!
 //! Answers use the real response shapes (see [`chat_completion`]) and errors
@@ -552,6 +554,7 @@ struct Recorded {
 struct Shared {
     behaviour: Box<Behaviour>,
     recorded: Mutex<Recorded>,
+    batch: crate::openai_batch::BatchState,
 }
 
 /// A running fake OpenAI server. Dropping it stops the server and closes
@@ -579,6 +582,7 @@ impl FakeOpenAi {
         let shared = Arc::new(Shared {
             behaviour: Box::new(b),
             recorded: Mutex::new(Recorded::default()),
+            batch: Default::default(),
         });
         let (tx, rx) = oneshot::channel::<()>();
         let thread_shared = Arc::clone(&shared);
@@ -623,6 +627,16 @@ impl FakeOpenAi {
     /// Number of chat-completions requests received.
     pub fn request_count(&self) -> usize {
         self.shared.recorded.lock().unwrap().bodies.len()
+    }
+
+    /// The Files and Batch API's state: uploads, batches, schema problems.
+    pub fn batches(&self) -> &crate::openai_batch::BatchState {
+        &self.shared.batch
+    }
+
+    /// How batches created from now on end.
+    pub fn set_batch_script(&self, script: crate::openai_batch::BatchScript) {
+        *self.shared.batch.script.lock().unwrap() = script;
     }
 
     /// The `Authorization` header of each chat-completions request, aligned
@@ -736,6 +750,38 @@ async fn handle(
         .trim_end_matches('/')
         .to_owned();
 
+    if crate::openai_batch::handles(&route) {
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let reply = |body: &Value| {
+            (shared.behaviour)(&Call {
+                body: body.clone(),
+                n: 0,
+                attempt: 0,
+                authorization: None,
+                path: "/v1/chat/completions".into(),
+            })
+        };
+        let (code, content_type, text) = crate::openai_batch::handle(
+            &shared.batch,
+            method.as_str(),
+            &route,
+            &content_type,
+            &bytes,
+            &reply,
+        );
+        return Ok(raw_response(code, content_type, text, &[]));
+    }
     match (&method, route.as_str()) {
         (&Method::POST, "/chat/completions") => {}
         (&Method::GET, "/models") => {

@@ -5,17 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Workspace, fixture};
-
-/// A dataset of `n` distinct instruct rows as JSONL.
-fn instruct_rows(ws: &Workspace, n: usize) -> String {
-    let path = ws.path().join("many.jsonl");
-    let lines: Vec<String> = (0..n)
-        .map(|i| serde_json::json!({"instruction": format!("Question number {i}: what is {i} squared?"), "output": format!("{}", i * i)}).to_string())
-        .collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
-    path.to_string_lossy().into_owned()
-}
+use support::{Workspace, fixture, instruct_rows};
 
 fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()

@@ -193,7 +193,7 @@ fn connection_message(base: &str, e: &reqwest::Error) -> String {
 }
 
 /// Pull the forced function call out of a 200 response.
-fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
+pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
     let bad = |message: String| CallError::Failed {
         kind: "bad-answer",
         message,

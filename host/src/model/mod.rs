@@ -7,6 +7,6 @@ mod client;
 mod request;
 mod retry;
 
-pub use client::{Answer, CallError, Client};
+pub use client::{Answer, CallError, Client, parse_answer};
 pub use request::request_body;
 pub use retry::RetryPolicy;

@@ -2,6 +2,7 @@
 
 use super::render::{Messages, Renderer};
 use super::{ChunkScores, Inputs, Prepared, RowScores, Stage, StageError, Stages};
+use crate::batch::{BatchLink, PendingRequest};
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
@@ -24,6 +25,10 @@ pub struct Services {
     pub max_tokens: u32,
     /// Set by the first run-stopping API error, so requests still queued are not sent after it.
     pub stopped: std::sync::OnceLock<String>,
+    /// `--max-usd`: every request reserves its worst-case cost first.
+    pub budget: Option<Arc<crate::cost::Budget>>,
+    /// `--batch`: collect uncached requests, or answer them from the finished batches.
+    pub batch: Option<BatchLink>,
 }
 
 /// One lens, ready to rate rows.
@@ -192,7 +197,8 @@ impl LensRun {
             if let Some(e) = first_error {
                 return Err(RowError::Stage(e));
             }
-            if services.client.is_none() {
+            let from_batch = matches!(services.batch, Some(BatchLink::Answered(_)));
+            if services.client.is_none() && !from_batch {
                 return Ok(Status::Planned);
             }
             scores
@@ -244,9 +250,30 @@ impl LensRun {
             }
         }
         let Some(client) = &services.client else {
+            match &services.batch {
+                Some(BatchLink::Answered(failures)) => {
+                    let why = failures.get(&key).cloned().unwrap_or_else(|| {
+                        "no usable answer came back from the batch; rerun to ask again".to_string()
+                    });
+                    return Err(RowError::Stage(StageError::new(Stage::Call, "batch", why)));
+                }
+                Some(BatchLink::Collect(pending)) => pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(PendingRequest {
+                        key,
+                        lens: self.lens.name.clone(),
+                        body,
+                    }),
+                None => {}
+            }
             usage.prompt_tokens += prompt_tokens(&self.stages, &messages, &self.lens.function);
             return Ok(None);
         };
+        let tokens = services
+            .budget
+            .as_ref()
+            .map(|_| prompt_tokens(&self.stages, &messages, &self.lens.function));
         let mut attempt = 0;
         loop {
             let answer = {
@@ -258,8 +285,32 @@ impl LensRun {
                 if let Some(message) = services.stopped.get() {
                     return Err(RowError::Fatal(Error::Api(message.clone())));
                 }
+                let reservation = match (&services.budget, tokens) {
+                    (Some(budget), Some(tokens)) => match budget.reserve(tokens) {
+                        Some(r) => Some((budget, r)),
+                        None => {
+                            return Err(RowError::Stage(StageError::new(
+                                Stage::Call,
+                                "over-budget",
+                                format!(
+                                    "not sent: the --max-usd budget of ${} was reached",
+                                    budget.limit()
+                                ),
+                            )));
+                        }
+                    },
+                    _ => None,
+                };
                 usage.requests += 1;
-                client.call(&body).await
+                let answer = client.call(&body).await;
+                if let Some((budget, r)) = reservation {
+                    let (input, output) = match &answer {
+                        Ok(a) => (a.prompt_tokens, a.completion_tokens),
+                        Err(_) => (0, 0),
+                    };
+                    budget.settle(r, input, output);
+                }
+                answer
             };
             // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
             let bad_answer = match answer {

@@ -50,11 +50,16 @@ impl Workspace {
             "TOKENS_PER_CHUNK",
             "CHUNKS_PER_DOC",
             "MAX_SEARCH_DISTANCE",
+            "CLASSIFIED_PRICES",
+            "CLASSIFIED_BATCH_MAX_REQUESTS",
+            "CLASSIFIED_PLAN_ROWS",
         ] {
             cmd.env_remove(var);
         }
+        // Batches on the fake server end within a few polls: poll every 20 ms, not every 10 s.
         cmd.env("DATA_DIR", self.data_dir())
-            .env("DATABASE_URL", self.cache());
+            .env("DATABASE_URL", self.cache())
+            .env("CLASSIFIED_BATCH_POLL_MS", "20");
         if let Some(server) = server {
             cmd.env("OPENAI_BASE_URL", server.base_url())
                 .env("OPENAI_API_KEY", KEY);
@@ -207,4 +212,51 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Read a Parquet file into JSON objects (one per row).
+pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    use arrow_array::Array;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let mut row = serde_json::Map::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                let value = if column.is_null(i) {
+                    serde_json::Value::Null
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::StringArray>() {
+                    serde_json::Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::Float64Array>()
+                {
+                    serde_json::Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt64Array>() {
+                    serde_json::Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt32Array>() {
+                    serde_json::Value::from(a.value(i))
+                } else {
+                    panic!("unexpected column type {}", field.data_type())
+                };
+                row.insert(field.name().clone(), value);
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// A dataset of `n` distinct instruct rows as JSONL.
+pub fn instruct_rows(ws: &Workspace, n: usize) -> String {
+    let path = ws.path().join("many.jsonl");
+    let lines: Vec<String> = (0..n)
+        .map(|i| serde_json::json!({"instruction": format!("Question number {i}: what is {i} squared?"), "output": format!("{}", i * i)}).to_string())
+        .collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    path.to_string_lossy().into_owned()
 }
