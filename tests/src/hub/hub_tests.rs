@@ -1,6 +1,7 @@
 //! Self-tests of the Hub emulator's normal behaviour over real HTTP: info, tree paging,
-//! resolve (small files and LFS redirects), the CDN, ranges, the Parquet listing, disk-backed
-//! files, byte counting and shutdown. Faults and errors are in `hub_fault_tests.rs`.
+//! resolve (small files and LFS redirects), the CDN's token check, renames and shutdown.
+//! Ranges and downloads are in `hub_download_tests.rs`, faults and errors in
+//! `hub_fault_tests.rs`.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Host, HubEmulator, RangeMode, Repo, fixtures};
+use super::{Host, HubEmulator, Repo, fixtures};
 
 pub(super) const TOKEN: &str = "hf_emulatorTestToken";
 pub(super) const ID: &str = "acme/reviews";
@@ -65,7 +66,7 @@ pub(super) fn h(headers: &HeaderMap, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
+pub(super) fn sha256_hex(b: &[u8]) -> String {
     Sha256::digest(b)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -76,7 +77,7 @@ pub(super) fn resolve_url(hub: &HubEmulator, rev: &str, path: &str) -> String {
     format!("{}/datasets/{ID}/resolve/{rev}/{path}", hub.endpoint())
 }
 
-async fn get_json(url: &str) -> (StatusCode, Value) {
+pub(super) async fn get_json(url: &str) -> (StatusCode, Value) {
     let r = client().get(url).send().await.unwrap();
     let s = r.status();
     (s, r.json().await.unwrap())
@@ -310,104 +311,6 @@ async fn hub_cdn_rejects_and_logs_authorization() {
     // Without the header the same URL works.
     let r = client().get(&loc).send().await.unwrap();
     assert_eq!(r.status(), 200);
-}
-
-async fn ranged(url: &str, range: &str) -> (StatusCode, String, Vec<u8>) {
-    let r = client()
-        .get(url)
-        .header("range", range)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status();
-    let cr = h(r.headers(), "content-range");
-    (s, cr, r.bytes().await.unwrap().to_vec())
-}
-
-#[tokio::test]
-async fn hub_ranges_on_cdn_and_hub_then_ignore_mode() {
-    let hub = start();
-    let data = lfs_bytes();
-    let lfs = resolve_url(&hub, "main", "data/train-00000-of-00001.parquet");
-    let (s, cr, b) = ranged(&lfs, "bytes=10-19").await;
-    assert_eq!((s.as_u16(), cr.as_str()), (206, "bytes 10-19/50000"));
-    assert_eq!(b, data[10..20]);
-    let (s, cr, b) = ranged(&lfs, "bytes=-8").await;
-    assert_eq!((s.as_u16(), cr.as_str()), (206, "bytes 49992-49999/50000"));
-    assert_eq!(b, data[49_992..]);
-    let (s, cr, b) = ranged(&lfs, "bytes=49990-").await;
-    assert_eq!(
-        (s.as_u16(), cr.as_str(), b.len()),
-        (206, "bytes 49990-49999/50000", 10)
-    );
-    let (s, cr, _) = ranged(&lfs, "bytes=50000-").await;
-    assert_eq!((s.as_u16(), cr.as_str()), (416, "bytes */50000"));
-    let small = resolve_url(&hub, "main", "hello.txt");
-    let (s, cr, b) = ranged(&small, "bytes=1-3").await;
-    assert_eq!(
-        (s.as_u16(), cr.as_str(), &b[..]),
-        (206, "bytes 1-3/6", &b"ell"[..])
-    );
-    assert_eq!(hub.bytes_served(), 10 + 8 + 10 + 3);
-
-    hub.set_range_mode(RangeMode::IgnoreRanges);
-    let (s, cr, b) = ranged(&lfs, "bytes=10-19").await;
-    assert_eq!((s.as_u16(), cr.as_str()), (200, ""));
-    assert_eq!(b, data);
-    let (s, _, b) = ranged(&small, "bytes=1-3").await;
-    assert_eq!((s.as_u16(), &b[..]), (200, &b"hello\n"[..]));
-}
-
-#[tokio::test]
-async fn hub_parquet_listing_leads_to_the_converted_file() {
-    let hub = start();
-    let api = format!("{}/api/datasets/{ID}/parquet", hub.endpoint());
-    let (s, all) = get_json(&api).await;
-    assert_eq!(s, 200);
-    let url0 = format!("{api}/default/train/0.parquet");
-    assert_eq!(all, json!({"default": {"train": [url0]}}));
-    let (_, split) = get_json(&format!("{api}/default/train")).await;
-    assert_eq!(split, json!([url0]));
-    let r = client().get(&url0).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(&r.bytes().await.unwrap()[..], b"PAR1converted");
-    assert_eq!(hub.bytes_served_for("default/train/0000.parquet"), 13);
-    let r = client()
-        .get(format!("{api}/default/test"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-}
-
-#[tokio::test]
-async fn hub_serves_disk_files_with_ranges() {
-    let dir = tempfile::tempdir().unwrap();
-    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
-    let file = dir.path().join("big.bin");
-    std::fs::write(&file, &data).unwrap();
-    let hub = HubEmulator::start([Repo::dataset(ID).lfs_path("data/big.bin", &file)]);
-    let url = resolve_url(&hub, "main", "data/big.bin");
-    let (s, cr, b) = ranged(&url, "bytes=100000-199999").await;
-    assert_eq!(
-        (s.as_u16(), cr.as_str()),
-        (206, "bytes 100000-199999/300000")
-    );
-    assert_eq!(b, data[100_000..200_000]);
-    let full = client()
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(full.to_vec(), data);
-    assert_eq!(hub.bytes_served_for("data/big.bin"), 400_000);
-    assert_eq!(
-        hub.lfs_sha256(ID, "main", "data/big.bin").unwrap(),
-        sha256_hex(&data)
-    );
 }
 
 #[tokio::test]

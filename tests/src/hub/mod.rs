@@ -28,6 +28,7 @@ mod api;
 mod body;
 mod cdn;
 pub mod fixtures;
+mod folder;
 mod parquet;
 mod range;
 mod reply;
@@ -39,6 +40,8 @@ mod state;
 mod tree;
 
 #[cfg(test)]
+mod hub_download_tests;
+#[cfg(test)]
 mod hub_fault_tests;
 #[cfg(test)]
 mod hub_tests;
@@ -47,6 +50,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use folder::LFS_THRESHOLD;
 pub use repo::{Branch, Repo};
 pub use state::{Host, HubRequest, RangeMode};
 
