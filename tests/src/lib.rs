@@ -6,10 +6,13 @@
 //!   ([`BatchScript`], [`BatchEnd`]).
 //! - [`schema`]: validation of request/response bodies against OpenAI's
 //!   published schemas ([`validate_chat_request`]).
+//! - [`hub`]: a loopback Hugging Face Hub + CDN emulator ([`hub::HubEmulator`]) with
+//!   repo builders, fault injection, a request log and data-file fixtures.
 //! - Paths to the workspace's fixtures and built-in lenses.
 
 use std::path::PathBuf;
 
+pub mod hub;
 pub mod openai;
 pub mod openai_batch;
 pub mod schema;
