@@ -11,6 +11,7 @@ pub mod component;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod hub;
 pub mod lens;
 pub mod lens_cmd;
 pub mod model;
