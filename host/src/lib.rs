@@ -14,6 +14,7 @@ pub mod config;
 pub mod cost;
 pub mod data;
 pub mod error;
+pub mod hub;
 pub mod lens;
 pub mod lens_cmd;
 pub mod model;
