@@ -28,13 +28,16 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
-    /// Datasets to rate, comma-separated: JSONL, JSON, CSV, Parquet or Arrow files, or `save_to_disk` folders.
+    /// Datasets to rate, comma-separated: JSONL, JSON, CSV, Parquet or Arrow files, `save_to_disk`
+    /// folders, Hugging Face Hub datasets (`owner/name`, `owner/name:config`) or Hub files
+    /// (`hf://datasets/owner/name@revision/path`).
     pub datasets: String,
     /// Columns to rate, comma-separated, in the order of the lens's input fields (e.g. `instruction,output`).
     pub columns: String,
     /// Lenses to rate with, comma-separated: built-in names, names in --lens-dir, or lens folder paths.
     pub lenses: String,
     /// Rate a seeded random sample of at most N rows per dataset (all rows, in order, without it).
+    /// With --stream on a Hub dataset: the first N rows after a seeded shuffle (see --shuffle-buffer).
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
     /// Seed of the --max sample.
@@ -43,13 +46,24 @@ pub struct SummaryArgs {
     /// Requests to the model in flight at once.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub workers: usize,
-    /// Split of a `save_to_disk` DatasetDict folder.
+    /// Split to rate: of a Hub dataset (default `train`; slices such as `train[:1000]`,
+    /// `train[10%:20%]` and `train+test` work as in `datasets`) or of a `save_to_disk` DatasetDict folder.
     #[arg(long)]
     pub split: Option<String>,
+    /// Config (subset) of a Hub dataset; the same as `owner/name:CONFIG`.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Branch, tag or commit of a Hub dataset (default `main`); pinned to one commit for the whole run.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Rows in the shuffle buffer of `--stream --max` (as in `datasets`' `shuffle(buffer_size=...)`).
+    #[arg(long, default_value_t = 1000, value_name = "ROWS")]
+    pub shuffle_buffer: usize,
     /// Cache version: a new number re-rates every row without losing the older answers.
     #[arg(long, default_value_t = 1, value_name = "V")]
     pub version: u32,
-    /// Stream the dataset instead of reading it up front (local files are always streamed).
+    /// Read Hub datasets straight from the Hub by range requests instead of downloading them into
+    /// the Hub cache first; memory stays bounded whatever the dataset size. (Local files are always streamed.)
     #[arg(long)]
     pub stream: bool,
     /// Chat model (overrides CHAT_MODEL).

@@ -7,6 +7,15 @@ use crate::lens::{Catalog, Lens, LensKind};
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 use std::path::PathBuf;
 
+/// How Hub datasets are read.
+#[derive(Debug, Clone)]
+pub struct HubOptions {
+    pub config: Option<String>,
+    pub revision: Option<String>,
+    pub stream: bool,
+    pub shuffle_buffer: usize,
+}
+
 /// Everything a `summary` run needs, checked.
 #[derive(Debug)]
 pub struct RunConfig {
@@ -15,6 +24,8 @@ pub struct RunConfig {
     pub lenses: Vec<Lens>,
     pub sample: Sample,
     pub split: Option<String>,
+    /// Hub dataset options: `--config`, `--revision`, `--stream`, `--shuffle-buffer`.
+    pub hub: HubOptions,
     pub workers: usize,
     pub version: u32,
     pub dry_run: bool,
@@ -60,6 +71,9 @@ impl RunConfig {
             return Err(Error::Usage(
                 "summary needs DATASETS, COLUMNS and LENSES, each a comma-separated list, e.g. `classified summary data.jsonl text textbook_quality`".into(),
             ));
+        }
+        if args.shuffle_buffer == 0 {
+            return Err(Error::Usage("--shuffle-buffer must be at least 1".into()));
         }
         if args.workers == 0 {
             return Err(Error::Usage("--workers must be at least 1".into()));
@@ -112,6 +126,12 @@ impl RunConfig {
                 None => Sample::All,
             },
             split: args.split,
+            hub: HubOptions {
+                config: args.config,
+                revision: args.revision,
+                stream: args.stream,
+                shuffle_buffer: args.shuffle_buffer,
+            },
             workers: args.workers,
             version: args.version,
             dry_run: args.dry_run,

@@ -16,6 +16,9 @@ pub enum Error {
     Lens(#[from] LensError),
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A Hugging Face Hub dataset could not be resolved or opened.
+    #[error(transparent)]
+    Hub(#[from] crate::hub::HubError),
     /// The model API refused the whole run (bad key, no access, unknown model).
     #[error("{0}")]
     Api(String),
@@ -41,6 +44,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Lens(_) | Error::Data(_) => 2,
             Error::Budget(_) => 3,
+            Error::Hub(e) if e.is_input_error() => 2,
             _ => 1,
         }
     }

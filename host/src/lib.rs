@@ -15,6 +15,7 @@ pub mod cost;
 pub mod data;
 pub mod error;
 pub mod hub;
+pub mod input;
 pub mod lens;
 pub mod lens_cmd;
 pub mod model;

@@ -41,6 +41,8 @@ pub struct Settings {
     pub chunking: ChunkSettings,
     /// CLASSIFIED_PRICES: a price file that replaces or adds entries of the built-in price table.
     pub prices_file: Option<PathBuf>,
+    /// Hugging Face Hub access (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME`, `HF_HUB_OFFLINE`).
+    pub hub: crate::hub::HubSettings,
 }
 
 /// Where setting values come from: the process environment, then `local.env`.
@@ -149,6 +151,7 @@ impl Settings {
             database_url,
             chunking,
             prices_file: env.get("CLASSIFIED_PRICES").map(PathBuf::from),
+            hub: crate::hub::HubSettings::load(env)?,
         })
     }
 }

@@ -4,8 +4,10 @@ use crate::batch::{self, BatchLink};
 use crate::cache::Cache;
 use crate::config::RunConfig;
 use crate::cost::{self, Budget, Estimate};
-use crate::data::{self, OpenOptions, Row};
+use crate::data::Row;
 use crate::error::Error;
+use crate::hub::Hub;
+use crate::input;
 use crate::lens::LensKind;
 use crate::model::{Client, RetryPolicy};
 use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
@@ -66,6 +68,11 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         })
         .collect::<Result<Vec<_>, Error>>()?;
     let runs = Arc::new(runs);
+    // One Hub client for the run, when any dataset is on the Hub.
+    let hub = match config.datasets.iter().any(|d| input::is_hub_reference(d)) {
+        true => Some(Arc::new(Hub::new(settings.hub.clone())?)),
+        false => None,
+    };
 
     // The planning pass: render, look up the cache and count tokens, sending nothing. It covers
     // every row where the numbers must be exact, else the first `plan_rows()` rows of each dataset.
@@ -85,11 +92,12 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     // Local lenses cost nothing: a real run of only those plans nothing.
     let needs_model = runs.iter().any(|r| r.lens.kind != LensKind::Local);
     if config.dry_run || needs_model {
-        let (plan, estimate) = rate_all(config, &runs, &plan_services, pass).await?;
+        let (plan, estimate) = rate_all(config, &runs, &plan_services, hub.as_ref(), pass).await?;
         let estimate = estimate.priced(price);
         if config.dry_run {
             report::print_dry_run(&plan.tallies, settings.max_generation_tokens);
             println!("{}", estimate.render());
+            report_hub_reads(hub.as_deref());
             return Ok(plan);
         }
         cost::run::check_estimate(config, &estimate)?;
@@ -120,7 +128,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     });
     let budget = cost::run::budget(config, price);
     let services = Arc::new(services(config, cache, client, budget.clone(), batch_link));
-    let (mut report, _) = rate_all(config, &runs, &services, Pass::Rate).await?;
+    let (mut report, _) = rate_all(config, &runs, &services, hub.as_ref(), Pass::Rate).await?;
     report.files.extend(report::write_summary_csv(
         &settings.data_dir,
         &report.tallies,
@@ -137,10 +145,23 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     for f in &report.files {
         eprintln!("wrote {}", f.display());
     }
+    report_hub_reads(hub.as_deref());
     if let Some(budget) = budget.filter(|b| b.reached()) {
         return Err(cost::run::budget_stop(&budget, &report.tallies));
     }
     Ok(report)
+}
+
+/// How much was read from the Hub (streamed; downloads into the cache are announced as they start).
+fn report_hub_reads(hub: Option<&Hub>) {
+    if let Some(http) = hub.and_then(|h| h.http())
+        && http.bytes_received() > 0
+    {
+        eprintln!(
+            "streamed {} from the Hub",
+            crate::hub::open::human_bytes(http.bytes_received())
+        );
+    }
 }
 
 /// Rows per dataset that the planning pass of a plain run covers: 1000, or the hidden test knob
@@ -185,6 +206,7 @@ async fn rate_all(
     config: &RunConfig,
     runs: &Arc<Vec<LensRun>>,
     services: &Arc<Services>,
+    hub: Option<&Arc<Hub>>,
     pass: Pass,
 ) -> Result<(RunReport, Estimate), Error> {
     let mut report = RunReport {
@@ -195,7 +217,7 @@ async fn rate_all(
     let mut stems = Vec::new();
     for (path, name) in config.datasets.iter().zip(dataset_names(&config.datasets)) {
         let (tallies, files, total) =
-            rate_dataset(config, path, &name, runs, services, &mut stems, pass).await?;
+            rate_dataset(config, path, &name, runs, services, hub, &mut stems, pass).await?;
         let mut usage = crate::pipeline::rate::Usage::default();
         tallies.iter().for_each(|t| usage.add(&t.usage));
         let seen = tallies.first().map(|t| t.rows()).unwrap_or(0);
@@ -265,28 +287,19 @@ async fn rate_dataset(
     name: &str,
     runs: &Arc<Vec<LensRun>>,
     services: &Arc<Services>,
+    hub: Option<&Arc<Hub>>,
     stems: &mut Vec<String>,
     pass: Pass,
 ) -> Result<(Vec<Tally>, Vec<PathBuf>, Option<u64>), Error> {
     let dataset = {
-        let (path, columns, split, sample) = (
+        let (path, input, hub) = (
             path.to_path_buf(),
-            config.columns.clone(),
-            config.split.clone(),
-            config.sample.clone(),
+            crate::input::Input::new(config),
+            hub.cloned(),
         );
-        tokio::task::spawn_blocking(move || {
-            data::open(
-                &path,
-                &OpenOptions {
-                    columns: &columns,
-                    split: split.as_deref(),
-                    sample,
-                },
-            )
-        })
-        .await
-        .expect("opening a dataset panicked")?
+        tokio::task::spawn_blocking(move || crate::input::open(&path, &input, hub.as_deref()))
+            .await
+            .expect("opening a dataset panicked")?
     };
     let (limit, visible) = match pass {
         Pass::Plan { limit, visible } => (limit, visible),

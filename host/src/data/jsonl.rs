@@ -17,12 +17,23 @@ use super::{
 const FORMAT: &str = "JSON";
 
 pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    open_lines(source, opts, false)
+}
+
+/// Plain text files (`.txt`), as the `datasets` text builder reads them: each non-blank line is
+/// a row with one column, `text`.
+pub(crate) fn open_text(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
+    open_lines(source, opts, true)
+}
+
+fn open_lines(source: &Source, opts: &OpenOptions, text: bool) -> Result<Dataset, DataError> {
     let path = source.path();
     let mut lines = Lines::open(source).map_err(|e| DataError::io(path, e))?;
 
     // The keys of the first object are the columns.
     let first = lines.next_line().map_err(|e| DataError::io(path, e))?;
     let available = match first {
+        _ if text => vec!["text".to_string()],
         Some(line) => object_keys(line).map_err(|e| line_error(path, lines.line_no, &e))?,
         None => Vec::new(),
     };
@@ -45,6 +56,7 @@ pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
             picker,
             row: 0,
             done: false,
+            text,
         }),
     })
 }
@@ -148,6 +160,8 @@ struct JsonlRows {
     picker: Option<Picker>,
     row: u64,
     done: bool,
+    /// A `.txt` file: the line itself is the `text` column.
+    text: bool,
 }
 
 impl Iterator for JsonlRows {
@@ -172,6 +186,13 @@ impl Iterator for JsonlRows {
                 && !picker.take(index)
             {
                 continue;
+            }
+            if self.text {
+                let value = String::from_utf8_lossy(line).into_owned();
+                return Some(Ok(Row {
+                    index,
+                    values: self.columns.iter().map(|_| Some(value.clone())).collect(),
+                }));
             }
             return Some(match parse_object(line, &self.columns) {
                 Ok(cells) => cells_to_row(index, cells, &self.columns),
@@ -429,6 +450,29 @@ mod tests {
             sample: Sample::All,
         };
         open(path, &opts).unwrap().rows.collect()
+    }
+
+    #[test]
+    fn text_files_are_one_row_per_line_in_a_text_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.txt.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, b"first line\n\nsecond {not json}\n").unwrap();
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        let rows: Vec<Row> = read_all(&path, &cols(&["text"]))
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].index, 1);
+        assert_eq!(rows[1].values, vec![Some("second {not json}".to_string())]);
+        let opts = OpenOptions {
+            columns: &cols(&["body"]),
+            split: None,
+            sample: Sample::All,
+        };
+        let err = open(&path, &opts).unwrap_err().to_string();
+        assert!(err.contains("\"text\""), "{err}");
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub enum DataError {
 
     /// The file extension is not one of the supported formats.
     #[error(
-        "cannot read {}: unsupported format; supported formats are JSON Lines (.jsonl, .ndjson), JSON (.json), CSV (.csv, .tsv), each optionally .gz or .zst compressed, Parquet (.parquet), Arrow IPC (.arrow, .feather, .ipc) and datasets.save_to_disk folders",
+        "cannot read {}: unsupported format; supported formats are JSON Lines (.jsonl, .ndjson), JSON (.json), CSV (.csv, .tsv), text (.txt, one row per line), each optionally .gz or .zst compressed, Parquet (.parquet), Arrow IPC (.arrow, .feather, .ipc) and datasets.save_to_disk folders",
         path.display()
     )]
     UnsupportedFormat { path: PathBuf },
@@ -272,6 +272,7 @@ pub fn open_source(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
     let path = source.path();
     match (format_of(source)?, source) {
         (Format::JsonLines, _) => jsonl::open(source, opts),
+        (Format::Text, _) => jsonl::open_text(source, opts),
         (Format::Json, _) => json::open(source, opts),
         (Format::Csv, _) => csv::open(source, opts),
         (Format::Parquet, _) => parquet::open(source, opts),
@@ -285,7 +286,7 @@ pub fn open_source(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
 /// The number of rows of one data file: from the footer of a Parquet file, by reading any other.
 pub fn count_rows(source: &Source) -> Result<u64, DataError> {
     match (format_of(source)?, source) {
-        (Format::JsonLines, _) => jsonl::count(source),
+        (Format::JsonLines, _) | (Format::Text, _) => jsonl::count(source),
         (Format::Json, _) => json::count(source),
         (Format::Csv, _) => csv::count(source),
         (Format::Parquet, _) => parquet::count(source),
@@ -300,6 +301,7 @@ pub fn count_rows(source: &Source) -> Result<u64, DataError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     JsonLines,
+    Text,
     Json,
     Csv,
     Parquet,
@@ -311,6 +313,7 @@ fn format_of(source: &Source) -> Result<Format, DataError> {
     let compressed = source.compression() != Compression::None;
     Ok(match ext.as_str() {
         "jsonl" | "ndjson" => Format::JsonLines,
+        "txt" => Format::Text,
         "json" => Format::Json,
         "csv" | "tsv" => Format::Csv,
         "parquet" if !compressed => Format::Parquet,

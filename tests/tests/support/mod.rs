@@ -29,6 +29,11 @@ impl Workspace {
         self.path().join("data")
     }
 
+    /// `HF_HOME` of every run in this workspace (the Hub cache is `hub/` below it).
+    pub fn hf_home(&self) -> PathBuf {
+        self.path().join("hf")
+    }
+
     pub fn cache(&self) -> PathBuf {
         self.path().join("cache.sqlite")
     }
@@ -53,9 +58,17 @@ impl Workspace {
             "CLASSIFIED_PRICES",
             "CLASSIFIED_BATCH_MAX_REQUESTS",
             "CLASSIFIED_PLAN_ROWS",
+            "HF_TOKEN",
+            "HUGGING_FACE_HUB_TOKEN",
+            "HF_TOKEN_PATH",
+            "HF_ENDPOINT",
+            "HF_HUB_CACHE",
+            "HF_HUB_OFFLINE",
         ] {
             cmd.env_remove(var);
         }
+        // Never the real Hub cache or token: a Hub home of the workspace's own.
+        cmd.env("HF_HOME", self.hf_home());
         // Batches on the fake server end within a few polls: poll every 20 ms, not every 10 s.
         cmd.env("DATA_DIR", self.data_dir())
             .env("DATABASE_URL", self.cache())
