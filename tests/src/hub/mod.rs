@@ -30,6 +30,7 @@ mod cdn;
 pub mod fixtures;
 mod folder;
 mod parquet;
+mod paths_info;
 mod range;
 mod reply;
 mod repo;
