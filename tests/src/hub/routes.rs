@@ -52,7 +52,7 @@ pub(crate) fn route(state: &State, req: &Req) -> Reply {
                 Err(r) => return r,
             };
             let path: Vec<String> = path.iter().map(|s| decode(s)).collect();
-            resolve::resolve(state, req, &repo, commit, &path.join("/"))
+            resolve::resolve(state, req, commit, &path.join("/"))
         }
         _ => hub_error(
             404,
