@@ -1,9 +1,11 @@
 //! The `/api/datasets/{id}/...` routes: repo info (with `cardData` parsed from the README's YAML
 //! front matter), and dispatch to the tree listing and the Parquet-export listing.
 
+use hyper::Method;
 use serde_json::{Value, json};
 
 use super::parquet;
+use super::paths_info;
 use super::reply::{Reply, Req, decode, hub_error};
 use super::repo::{Commit, Gate, Published};
 use super::routes::commit;
@@ -14,6 +16,12 @@ use super::tree;
 pub(crate) const LAST_MODIFIED: &str = "2024-05-01T12:00:00.000Z";
 
 pub(crate) fn dispatch(state: &State, req: &Req, repo: &Published, rest: &[&str]) -> Reply {
+    if req.method == Method::POST {
+        return match rest {
+            ["paths-info", rev] => paths_info::paths_info(req, repo, &decode(rev)),
+            _ => hub_error(405, None, "Method not allowed"),
+        };
+    }
     match rest {
         [] | [""] => info(repo, repo.main()),
         ["revision", rev @ ..] if !rev.is_empty() => {

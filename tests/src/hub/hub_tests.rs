@@ -343,3 +343,53 @@ async fn hub_refuses_connections_after_stop() {
     assert!(cdn.is_connect(), "{cdn:?}");
     assert_eq!(hub.requests().len(), 1, "the log outlives the server");
 }
+
+#[tokio::test]
+async fn hub_paths_info_answers_json_and_form_bodies() {
+    let hub = start();
+    let url = format!("{}/api/datasets/{ID}/paths-info/main", hub.endpoint());
+    let body = json!({"paths": ["hello.txt", "data/extra", "nope.txt", "data/train-00000-of-00001.parquet"]});
+    let r = client().post(&url).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let paths: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "hello.txt",
+            "data/extra",
+            "data/train-00000-of-00001.parquet"
+        ]
+    );
+    assert_eq!(v[0]["oid"], HELLO_OID);
+    assert_eq!(v[1]["type"], "directory");
+    assert_eq!(v[2]["lfs"]["oid"], sha256_hex(&lfs_bytes()));
+    let r = client()
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("paths=hello.txt&paths=README.md&expand=true")
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(
+        v[0]["lastCommit"]["id"],
+        hub.commit_sha(ID, "main").unwrap()
+    );
+    let r = client()
+        .post(format!(
+            "{}/api/datasets/{ID}/paths-info/nope",
+            hub.endpoint()
+        ))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h(r.headers(), "x-error-code"), "RevisionNotFound");
+}

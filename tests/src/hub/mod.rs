@@ -8,6 +8,19 @@
 //! files, `Link: <…>; rel="next"` tree paging, ranges (`206` / `416`), a CDN that rejects
 //! requests carrying `Authorization`.
 //!
+//! Checked once against `hf-hub` 1.0 itself (a scratch program, not part of this crate): repo
+//! info, paged `list_tree`, `download_file` into the cache (small, LFS, other branch; a second
+//! call is one HEAD), ranged `download_file_to_bytes`, `EntryNotFound`, `GatedRepo` and
+//! `RepoNotFound` errors all behave, with no token sent to the CDN. One trap it shows:
+//! `get_file_metadata` HEADs *following* redirects, so for LFS files it reads the CDN's
+//! headers and fails with "missing X-Repo-Commit" — as against the real CDN, which does not
+//! send that header either. `download_file` (HEAD without following) is fine.
+//!
+//! Access rules: a missing repo, or a private one without the token, is `401 RepoNotFound`
+//! when anonymous and `404 RepoNotFound` with a valid token; a wrong token is
+//! `401 Invalid credentials in Authorization header` everywhere. Gated repos show their info
+//! and tree to anyone; only file downloads are gated.
+//!
 //! ```ignore
 //! use classified_tests::hub::{HubEmulator, Repo, fixtures};
 //! let rows = fixtures::text_rows(10, 1);
@@ -30,6 +43,7 @@ mod cdn;
 pub mod fixtures;
 mod folder;
 mod parquet;
+mod paths_info;
 mod range;
 mod reply;
 mod repo;

@@ -3,6 +3,7 @@
 //! file bodies with range handling.
 
 use hyper::Method;
+use hyper::body::Bytes;
 use serde_json::{Value, json};
 
 use super::body::HubBody;
@@ -18,6 +19,8 @@ pub(crate) struct Req {
     pub query: Option<String>,
     pub authorization: Option<String>,
     pub range: Option<String>,
+    /// The request body (read for POST only).
+    pub body: Bytes,
 }
 
 impl Req {

@@ -4,16 +4,10 @@
 
 use super::body::HubBody;
 use super::reply::{Reply, Req, file_reply, hub_error};
-use super::repo::{Commit, Published, RepoFile};
+use super::repo::{Commit, RepoFile};
 use super::state::State;
 
-pub(crate) fn resolve(
-    state: &State,
-    req: &Req,
-    _repo: &Published,
-    commit: &Commit,
-    path: &str,
-) -> Reply {
+pub(crate) fn resolve(state: &State, req: &Req, commit: &Commit, path: &str) -> Reply {
     let Some(file) = commit.files.get(path) else {
         return hub_error(404, Some("EntryNotFound"), "Entry not found")
             .header("x-repo-commit", commit.sha.clone());

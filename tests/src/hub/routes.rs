@@ -21,7 +21,8 @@ pub(crate) enum Caller {
 }
 
 pub(crate) fn route(state: &State, req: &Req) -> Reply {
-    if req.method != Method::GET && req.method != Method::HEAD {
+    // POST is only for `paths-info`; the API dispatch checks that.
+    if ![Method::GET, Method::HEAD, Method::POST].contains(&req.method) {
         return hub_error(405, None, "Method not allowed");
     }
     let caller = match authenticate(state, req) {
@@ -36,7 +37,9 @@ pub(crate) fn route(state: &State, req: &Req) -> Reply {
                 Err(r) => r,
             }
         }
-        ["datasets", owner, name, "resolve", rev, path @ ..] if !path.is_empty() => {
+        ["datasets", owner, name, "resolve", rev, path @ ..]
+            if !path.is_empty() && req.method != Method::POST =>
+        {
             let repo = match find(state, req, owner, name, caller) {
                 Ok(repo) => repo,
                 Err(r) => return r,
@@ -49,7 +52,7 @@ pub(crate) fn route(state: &State, req: &Req) -> Reply {
                 Err(r) => return r,
             };
             let path: Vec<String> = path.iter().map(|s| decode(s)).collect();
-            resolve::resolve(state, req, &repo, commit, &path.join("/"))
+            resolve::resolve(state, req, commit, &path.join("/"))
         }
         _ => hub_error(
             404,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::Method;
+use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -19,6 +21,9 @@ use super::cdn;
 use super::reply::{Reply, Req, hub_error};
 use super::routes;
 use super::state::{Host, HubRequest, State};
+
+/// Largest request body read (only `paths-info` POSTs have one).
+const MAX_REQUEST_BODY: usize = 1 << 20;
 
 /// The running server; [`stop`](Self::stop) (or drop) shuts it down and joins the thread.
 pub(crate) struct Server {
@@ -86,7 +91,7 @@ async fn accept_loop(listener: TcpListener, host: Host, state: Arc<State>) {
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let state = Arc::clone(&state);
-                async move { Ok::<_, Infallible>(handle(req, host, state)) }
+                async move { Ok::<_, Infallible>(handle(req, host, state).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
@@ -96,20 +101,34 @@ async fn accept_loop(listener: TcpListener, host: Host, state: Arc<State>) {
     }
 }
 
-fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
+fn header(req: &Request<()>, name: &str) -> Option<String> {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }
 
-fn handle(req: Request<Incoming>, host: Host, state: Arc<State>) -> Response<HubBody> {
+async fn handle(req: Request<Incoming>, host: Host, state: Arc<State>) -> Response<HubBody> {
+    let (parts, incoming) = req.into_parts();
+    let body = if parts.method == Method::POST {
+        match http_body_util::Limited::new(incoming, MAX_REQUEST_BODY)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => Bytes::new(),
+        }
+    } else {
+        Bytes::new()
+    };
+    let req = Request::from_parts(parts, ());
     let r = Req {
         method: req.method().clone(),
         path: req.uri().path().to_owned(),
         query: req.uri().query().map(str::to_owned),
         authorization: header(&req, "authorization"),
         range: header(&req, "range"),
+        body,
     };
     let reply = match host {
         Host::Hub => match state.take_fault(Host::Hub) {

@@ -47,7 +47,12 @@ pub(crate) fn tree(state: &State, req: &Req, repo: &Published, rev: &str, path: 
 }
 
 /// Every entry under `dir` (sorted by path), or `None` when `dir` is not a directory.
-fn entries(commit: &Commit, dir: &str, recursive: bool, expand: bool) -> Option<Vec<Value>> {
+pub(crate) fn entries(
+    commit: &Commit,
+    dir: &str,
+    recursive: bool,
+    expand: bool,
+) -> Option<Vec<Value>> {
     let prefix = if dir.is_empty() {
         String::new()
     } else {
