@@ -215,7 +215,11 @@ async fn rate_all(
     };
     let mut estimate = Estimate::new(&config.settings.model, config.batch);
     let mut stems = Vec::new();
-    for (path, name) in config.datasets.iter().zip(dataset_names(&config.datasets)) {
+    for (path, name) in config
+        .datasets
+        .iter()
+        .zip(report::dataset_names(&config.datasets))
+    {
         let (tallies, files, total) =
             rate_dataset(config, path, &name, runs, services, hub, &mut stems, pass).await?;
         let mut usage = crate::pipeline::rate::Usage::default();
@@ -233,52 +237,6 @@ async fn rate_all(
         report.files.extend(files);
     }
     Ok((report, estimate))
-}
-
-/// How each dataset is named in reports: `textbooks.parquet` is `textbooks`, as people name their
-/// datasets, unless two datasets of the run share that stem; then each is named by its path as given.
-fn dataset_names(paths: &[PathBuf]) -> Vec<String> {
-    let stem = |p: &PathBuf| {
-        p.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| p.display().to_string())
-    };
-    let stems: Vec<String> = paths.iter().map(stem).collect();
-    paths
-        .iter()
-        .zip(&stems)
-        .map(|(p, s)| {
-            if stems.iter().filter(|t| *t == s).count() > 1 {
-                p.display().to_string()
-            } else {
-                s.clone()
-            }
-        })
-        .collect()
-}
-
-/// A file-name stem for a dataset × lens output, unique within the run.
-fn output_stem(dataset: &str, lens: &str, taken: &mut Vec<String>) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect()
-    };
-    let base = format!("{}.{}", clean(dataset), clean(lens));
-    let mut stem = base.clone();
-    let mut n = 2;
-    while taken.contains(&stem) {
-        stem = format!("{base}-{n}");
-        n += 1;
-    }
-    taken.push(stem.clone());
-    stem
 }
 
 async fn rate_dataset(
@@ -325,7 +283,7 @@ async fn rate_dataset(
             run.stages.bucket_names(),
         ));
         if matches!(pass, Pass::Rate) {
-            let stem = output_stem(name, &run.lens.name, stems);
+            let stem = report::output_stem(name, &run.lens.name, stems);
             files.push(RowFiles::create(
                 &config.settings.data_dir,
                 &stem,
@@ -432,30 +390,4 @@ fn tokio_stream_from<T>(
     mut rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datasets_are_named_by_stem_unless_stems_collide() {
-        let paths: Vec<PathBuf> = ["a/train.jsonl", "b/train.csv", "c/test.parquet"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
-        assert_eq!(
-            dataset_names(&paths),
-            ["a/train.jsonl", "b/train.csv", "test"]
-        );
-        let mut taken = Vec::new();
-        assert_eq!(
-            output_stem("a/train.jsonl", "lens", &mut taken),
-            "a_train_jsonl.lens"
-        );
-        assert_eq!(
-            output_stem("a/train.jsonl", "lens", &mut taken),
-            "a_train_jsonl.lens-2"
-        );
-    }
 }

@@ -556,13 +556,13 @@ fn unknown_extension_and_missing_file() {
         sample: Sample::All,
     };
 
-    let path = dir.path().join("data.txt");
+    let path = dir.path().join("data.xml");
     std::fs::write(&path, "hello").unwrap();
     let err = open(&path, &opts).unwrap_err();
     assert!(matches!(err, DataError::UnsupportedFormat { .. }));
     let msg = err.to_string();
     assert!(
-        msg.contains("data.txt") && msg.contains(".jsonl") && msg.contains(".parquet"),
+        msg.contains("data.xml") && msg.contains(".jsonl") && msg.contains(".parquet"),
         "{msg}"
     );
 

@@ -3,10 +3,12 @@
 
 mod atomic;
 mod files;
+mod names;
 mod table;
 mod tally;
 
 pub use atomic::AtomicFile;
 pub use files::{RowFiles, write_summary_csv};
+pub use names::{dataset_names, output_stem};
 pub use table::{print_dry_run, print_summary};
 pub use tally::Tally;
