@@ -15,7 +15,8 @@ pub struct RunConfig {
     pub lenses: Vec<Lens>,
     pub sample: Sample,
     pub split: Option<String>,
-    pub workers: usize,
+    /// The request scheduler's ceiling and explicit rate limits.
+    pub limits: crate::model::Limits,
     pub version: u32,
     pub dry_run: bool,
     /// Settings with the command-line overrides applied.
@@ -60,6 +61,13 @@ impl RunConfig {
         if args.workers == 0 {
             return Err(Error::Usage("--workers must be at least 1".into()));
         }
+        for (flag, value) in [("--rpm", args.rpm), ("--tpm", args.tpm)] {
+            if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                return Err(Error::Usage(format!(
+                    "{flag} must be a number above 0 (a per-minute limit), or left out to follow the server's headers"
+                )));
+            }
+        }
 
         let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
         let lenses = lens_names
@@ -100,7 +108,11 @@ impl RunConfig {
                 None => Sample::All,
             },
             split: args.split,
-            workers: args.workers,
+            limits: crate::model::Limits {
+                ceiling: args.workers,
+                rpm: args.rpm,
+                tpm: args.tpm,
+            },
             version: args.version,
             dry_run: args.dry_run,
             settings,

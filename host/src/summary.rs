@@ -4,7 +4,7 @@ use crate::cache::Cache;
 use crate::config::RunConfig;
 use crate::data::{self, OpenOptions, Row};
 use crate::error::Error;
-use crate::model::{Client, RetryPolicy};
+use crate::model::{Client, RetryPolicy, Scheduler};
 use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
 use crate::pipeline::{Inputs, StageContext, chunk};
 use crate::report::{self, RowFiles, Tally};
@@ -12,7 +12,6 @@ use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// Rows read ahead of the raters: enough to keep every worker busy, small enough to bound memory.
 const READ_AHEAD: usize = 256;
@@ -53,17 +52,18 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
             &settings.base_url,
             settings.api_key.clone(),
             settings.timeout,
-            RetryPolicy::default(),
         )
     });
     let services = Arc::new(Services {
         cache,
         client,
-        permits: Arc::new(Semaphore::new(config.workers)),
+        scheduler: Arc::new(Scheduler::new(
+            config.limits.clone(),
+            RetryPolicy::default(),
+        )),
         model: settings.model.clone(),
         version: config.version,
         max_tokens: settings.max_generation_tokens,
-        stopped: Default::default(),
     });
     let bpe = chunk::tokenizer_for_model(&settings.model);
     let runs = config
@@ -239,9 +239,10 @@ async fn rate_dataset(
         }
     });
 
-    // Outcomes are written in row order; a wide window keeps one slow row (in retries) from
-    // idling the workers while later rows wait behind it.
-    let concurrency = (config.workers * 16).max(64);
+    // Outcomes are written in row order. The window of rows being rated at once must stay well
+    // above the requests the scheduler lets fly, so it never caps throughput, one slow row (in
+    // retries) does not idle the rest, and cached rows behind network-bound ones finish meanwhile.
+    let concurrency = (config.limits.ceiling * 4).clamp(256, 2048);
     let mut outcomes = tokio_stream_from(rx)
         .map(|row| {
             let (runs, services, columns) =

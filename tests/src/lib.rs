@@ -2,6 +2,7 @@
 //!
 //! - [`openai`]: a fake OpenAI chat-completions server on 127.0.0.1
 //!   ([`FakeOpenAi`]) with scriptable replies ([`Reply`]).
+//! - [`ratelimit`]: the fake's optional token-bucket rate limit ([`RateLimit`]).
 //! - [`schema`]: validation of request/response bodies against OpenAI's
 //!   published schemas ([`validate_chat_request`]).
 //! - Paths to the workspace's fixtures and built-in lenses.
@@ -9,12 +10,14 @@
 use std::path::PathBuf;
 
 pub mod openai;
+pub mod ratelimit;
 pub mod schema;
 
 pub use openai::{
     Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,
     forced_function_name, openai_error, text_completion, user_content,
 };
+pub use ratelimit::{LimitStats, RateLimit};
 pub use schema::{
     validate_chat_request, validate_chat_response, validate_component, validate_function_object,
 };

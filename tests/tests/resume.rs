@@ -7,16 +7,6 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use support::{Workspace, fixture};
 
-/// A dataset of `n` distinct instruct rows as JSONL.
-fn instruct_rows(ws: &Workspace, n: usize) -> String {
-    let path = ws.path().join("many.jsonl");
-    let lines: Vec<String> = (0..n)
-        .map(|i| serde_json::json!({"instruction": format!("Question number {i}: what is {i} squared?"), "output": format!("{}", i * i)}).to_string())
-        .collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
-    path.to_string_lossy().into_owned()
-}
-
 fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()
 }
@@ -27,7 +17,7 @@ fn kill_nine_mid_run_then_rerun_pays_only_for_unanswered_prompts() {
         Reply::Delay(Duration::from_millis(100), Box::new(Reply::Answer))
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 60);
+    let data = ws.instruct_rows(60);
     let args = [
         "summary",
         data.as_str(),
@@ -83,7 +73,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
         Reply::Delay(Duration::from_millis(5), Box::new(Reply::Answer))
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 40);
+    let data = ws.instruct_rows(40);
     // Both runs rate the same rows (racing for the same keys) into separate output folders.
     let children: Vec<_> = ["out1", "out2"]
         .iter()

@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply, validate_chat_request};
 use serde_json::Value;
 use std::time::Duration;
-use support::{KEY, Workspace, fixture};
+use support::{KEY, Workspace, fixture, read_parquet};
 
 /// sample.jsonl: 12 rows; one is too short to rate, one is long enough for two chunk windows.
 const SAMPLE_ROWS: usize = 12;
@@ -222,43 +222,6 @@ fn rates_the_sample_caches_every_answer_and_writes_all_outputs() {
     assert!(!run.stdout.contains(KEY) && !run.stderr.contains(KEY));
     // No half-written files are left behind.
     assert!(!ws.all_files_names().iter().any(|n| n.ends_with(".partial")));
-}
-
-/// Read a Parquet file into JSON objects (one per row).
-fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, Value>> {
-    use arrow_array::Array;
-    let file = std::fs::File::open(path).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let schema = batch.schema();
-        for i in 0..batch.num_rows() {
-            let mut row = serde_json::Map::new();
-            for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                let value = if column.is_null(i) {
-                    Value::Null
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::StringArray>() {
-                    Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::Float64Array>()
-                {
-                    Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt64Array>() {
-                    Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt32Array>() {
-                    Value::from(a.value(i))
-                } else {
-                    panic!("unexpected column type {}", field.data_type())
-                };
-                row.insert(field.name().clone(), value);
-            }
-            rows.push(row);
-        }
-    }
-    rows
 }
 
 #[test]

@@ -5,25 +5,22 @@ use super::{ChunkScores, Inputs, Prepared, RowScores, Stage, StageError, Stages}
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
-use crate::model::{CallError, Client, request_body};
+use crate::model::{CallError, Client, Estimate, Scheduler, request_body};
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// How many more times a bad answer (invalid JSON, a missing or non-numeric score) is asked again.
 pub const BAD_ANSWER_RETRIES: u32 = 2;
 
-/// The services a row needs: the cache, the model (absent in a dry run) and the in-flight cap.
+/// The services a row needs: the cache, the model (absent in a dry run) and the run's one scheduler.
 pub struct Services {
     pub cache: Arc<Cache>,
     pub client: Option<Client>,
-    /// One permit per request in flight (`--workers`).
-    pub permits: Arc<Semaphore>,
+    /// Decides when each request goes; shared by every lens and dataset of the run.
+    pub scheduler: Arc<Scheduler>,
     pub model: String,
     pub version: u32,
     pub max_tokens: u32,
-    /// Set by the first run-stopping API error, so requests still queued are not sent after it.
-    pub stopped: std::sync::OnceLock<String>,
 }
 
 /// One lens, ready to rate rows.
@@ -247,26 +244,18 @@ impl LensRun {
             usage.prompt_tokens += prompt_tokens(&self.stages, &messages, &self.lens.function);
             return Ok(None);
         };
+        let estimate = Estimate {
+            prompt_tokens: prompt_tokens(&self.stages, &messages, &self.lens.function),
+            max_tokens: services.max_tokens.into(),
+        };
         let mut attempt = 0;
         loop {
-            let answer = {
-                let _permit = services
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("the request semaphore is never closed");
-                if let Some(message) = services.stopped.get() {
-                    return Err(RowError::Fatal(Error::Api(message.clone())));
-                }
-                usage.requests += 1;
-                client.call(&body).await
-            };
+            let sent = services.scheduler.call(client, &body, estimate).await;
+            usage.requests += sent.requests;
+            let answer = sent.result;
             // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
             let bad_answer = match answer {
-                Err(CallError::Fatal(message)) => {
-                    let _ = services.stopped.set(message.clone());
-                    return Err(RowError::Fatal(Error::Api(message)));
-                }
+                Err(CallError::Fatal(message)) => return Err(RowError::Fatal(Error::Api(message))),
                 Err(CallError::Failed {
                     kind: "bad-answer",
                     message,
@@ -312,7 +301,8 @@ impl LensRun {
     }
 }
 
-/// Tokens of a prompt as the model will count them (messages plus the function schema), for dry runs.
+/// Tokens of a prompt as the model will count them (messages plus the function schema), for dry
+/// runs and the scheduler's tokens-per-minute budget.
 fn prompt_tokens(stages: &Arc<dyn Stages>, messages: &Messages, function: &Value) -> u64 {
     let bpe = stages.context().bpe;
     let count = |s: &str| super::chunk::count_tokens(bpe, s) as u64;
