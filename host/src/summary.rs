@@ -65,7 +65,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
         version: config.version,
         max_tokens: settings.max_generation_tokens,
     });
-    let bpe = chunk::tokenizer_for_model(&settings.model);
+    let bpe = chunk::lazy_tokenizer_for_model(&settings.model);
     let runs = config
         .lenses
         .iter()
@@ -247,7 +247,8 @@ async fn rate_dataset(
         .map(|row| {
             let (runs, services, columns) =
                 (runs.clone(), services.clone(), config.columns.clone());
-            async move {
+            // Each row is its own task, so rows are rated on every core while this one writes.
+            RowTask(tokio::spawn(async move {
                 let row = row?;
                 let mut per_lens = Vec::with_capacity(runs.len());
                 let rated = futures_util::future::join_all(runs.iter().map(|run| {
@@ -270,7 +271,7 @@ async fn rate_dataset(
                     per_lens.push(outcome?);
                 }
                 Ok::<_, Error>(per_lens)
-            }
+            }))
         })
         .buffered(concurrency);
 
@@ -314,6 +315,29 @@ fn lens_fields(run: &LensRun, columns: &[String], row: &Row) -> Result<Inputs, S
         };
     }
     Ok(fields)
+}
+
+/// A spawned row; dropped unfinished (the run stopped waiting, e.g. after a run-stopping error), it
+/// is cancelled rather than left running.
+struct RowTask<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for RowTask<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|done| done.expect("rating a row panicked"))
+    }
+}
+
+impl<T> Drop for RowTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A stream over a bounded channel's receiver.

@@ -82,11 +82,24 @@ impl Usage {
     }
 }
 
-/// Run a stage off the async threads: a component stage may take up to its time limit.
+/// Run work off the async threads: a component stage may take up to its time limit.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .expect("a pipeline stage panicked")
+}
+
+/// Run a stage: native stages right here (a hand-off to a blocking thread costs more than they
+/// do, and a cached rerun is nothing but stages), component stages off the async threads.
+async fn stage<T: Send + 'static>(
+    stages: &Arc<dyn Stages>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    if stages.native() {
+        f()
+    } else {
+        blocking(f).await
+    }
 }
 
 impl LensRun {
@@ -138,7 +151,7 @@ impl LensRun {
         let stages = self.stages.clone();
         let chunk_scores = if self.lens.kind == LensKind::Local {
             let (stages, inputs) = (stages.clone(), fields.clone());
-            let scores = blocking(move || stages.score(index, &inputs)).await?;
+            let scores = stage(&self.stages, move || stages.score(index, &inputs)).await?;
             outcome.chunks.push(ChunkRecord {
                 chunk: 0,
                 inputs: fields,
@@ -149,7 +162,7 @@ impl LensRun {
         } else {
             let prepared = {
                 let stages = stages.clone();
-                blocking(move || stages.preprocess(index, &fields)).await?
+                stage(&self.stages, move || stages.preprocess(index, &fields)).await?
             };
             let inputs = match prepared {
                 Prepared::Skip(reason) => return Ok(Status::Skipped(reason)),
@@ -194,7 +207,7 @@ impl LensRun {
             }
             scores
         };
-        let (scores, bucket) = blocking(move || -> Result<_, StageError> {
+        let (scores, bucket) = stage(&self.stages, move || -> Result<_, StageError> {
             let scores = stages.aggregate(index, &chunk_scores)?;
             let bucket = stages.bucket(index, &scores)?;
             Ok((scores, bucket))
@@ -231,9 +244,9 @@ impl LensRun {
         let messages = renderer.render(inputs)?;
         let body = request_body(&self.lens, &services.model, &messages, services.max_tokens);
         let key = Cache::key(&body, &self.lens.name, &services.model, services.version);
-        let cache = services.cache.clone();
-        let lookup = key.clone();
-        if let Some(hit) = blocking(move || cache.get(&lookup)).await? {
+        // A point read on the cache's own read connection takes microseconds and never waits for a
+        // writer (WAL), so it runs here: cached prompts never queue behind the network or a thread.
+        if let Some(hit) = services.cache.get(&key)? {
             // A cached answer the current postprocess rejects (e.g. the lens changed) is asked again.
             if let Ok(scores) = self.postprocess(index, hit.arguments).await {
                 usage.cache_hits += 1;
@@ -297,14 +310,14 @@ impl LensRun {
 
     async fn postprocess(&self, index: u64, arguments: String) -> Result<ChunkScores, StageError> {
         let stages = self.stages.clone();
-        blocking(move || stages.postprocess(index, &arguments)).await
+        stage(&self.stages, move || stages.postprocess(index, &arguments)).await
     }
 }
 
 /// Tokens of a prompt as the model will count them (messages plus the function schema), for dry
 /// runs and the scheduler's tokens-per-minute budget.
 fn prompt_tokens(stages: &Arc<dyn Stages>, messages: &Messages, function: &Value) -> u64 {
-    let bpe = stages.context().bpe;
+    let bpe = &stages.context().bpe;
     let count = |s: &str| super::chunk::count_tokens(bpe, s) as u64;
     // Each message carries a few tokens of framing; 4 is what OpenAI's cookbook counts.
     count(&messages.system) + count(&messages.user) + count(&function.to_string()) + 2 * 4
