@@ -215,3 +215,36 @@ impl Drop for Ticket<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    const ESTIMATE: Estimate = Estimate {
+        prompt_tokens: 10,
+        max_tokens: 10,
+    };
+
+    #[tokio::test]
+    async fn a_full_ceiling_holds_the_next_request_until_one_is_done_or_cancelled() {
+        let s = Scheduler::new(
+            Limits {
+                ceiling: 1,
+                rpm: None,
+                tpm: None,
+            },
+            RetryPolicy::default(),
+        );
+        let first = s.admit(ESTIMATE).await;
+        // The second waits as long as the first is in flight (given up here, which must not leak
+        // the gate)...
+        let waited = tokio::time::timeout(Duration::from_millis(100), s.admit(ESTIMATE)).await;
+        assert!(waited.is_err(), "two in flight under a ceiling of 1");
+        // ...and goes once the first is dropped unfinished, as a cancelled run drops it.
+        drop(first);
+        let next = tokio::time::timeout(Duration::from_secs(10), s.admit(ESTIMATE)).await;
+        assert!(next.is_ok(), "a dropped request must free its slot");
+        assert_eq!(s.pacer().in_flight, 1);
+    }
+}
