@@ -16,7 +16,7 @@ fn context(lens: Lens) -> StageContext {
     StageContext {
         lens: Arc::new(lens),
         chunking: Default::default(),
-        bpe: tiktoken_rs::o200k_base_singleton(),
+        bpe: classified::pipeline::chunk::Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
     }
 }
 

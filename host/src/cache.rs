@@ -15,6 +15,9 @@ use std::time::Duration;
 
 pub struct Cache {
     conn: Mutex<Connection>,
+    /// A second connection for lookups, so a read never waits behind a write's commit (absent for
+    /// an in-memory cache, whose data only its one connection sees).
+    reader: Option<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -41,6 +44,9 @@ CREATE TABLE IF NOT EXISTS answers (
     created_at        INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS answers_by_lens ON answers (lens, model, version);
+-- A lookup reads only these columns: from this covering index it never touches the table row,
+-- whose request and response (kilobytes, on overflow pages) come before `arguments`.
+CREATE INDEX IF NOT EXISTS answers_lookup ON answers (key, arguments, prompt_tokens, completion_tokens);
 ";
 
 impl Cache {
@@ -67,8 +73,12 @@ impl Cache {
                     "is not a usable Classified cache ({e}); move it away or set DATABASE_URL"
                 ))
             })?;
+        let reader = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|r| r.busy_timeout(Duration::from_secs(60)).map(|_| r))
+            .map_err(|e| fail(format!("cannot be opened for reading: {e}")))?;
         Ok(Cache {
             conn: Mutex::new(conn),
+            reader: Some(Mutex::new(reader)),
             path: path.to_path_buf(),
         })
     }
@@ -83,6 +93,7 @@ impl Cache {
         conn.execute_batch(SCHEMA).map_err(fail)?;
         Ok(Cache {
             conn: Mutex::new(conn),
+            reader: None,
             path: PathBuf::from(":memory:"),
         })
     }
@@ -94,7 +105,7 @@ impl Cache {
     /// The cache key of a request for `lens` at `version`.
     pub fn key(body: &Value, lens: &str, model: &str, version: u32) -> String {
         let mut hasher = Sha256::new();
-        hasher.update(canonical(body).as_bytes());
+        write_canonical(body, &mut hasher).expect("hashing never fails to write");
         for part in [lens, model, &version.to_string()] {
             // A separator that cannot occur in JSON text keeps the parts from running together.
             hasher.update([0u8]);
@@ -104,20 +115,28 @@ impl Cache {
     }
 
     pub fn get(&self, key: &str) -> Result<Option<Cached>, Error> {
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.query_row(
-            "SELECT arguments, prompt_tokens, completion_tokens FROM answers WHERE key = ?1",
-            [key],
-            |r| {
+        let conn = self
+            .reader
+            .as_ref()
+            .unwrap_or(&self.conn)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        // Cached statements: a rerun looks up every prompt, so parse the query once.
+        let mut query = conn
+            .prepare_cached(
+                "SELECT arguments, prompt_tokens, completion_tokens FROM answers INDEXED BY answers_lookup WHERE key = ?1",
+            )
+            .map_err(|e| self.error("cannot be read", e))?;
+        query
+            .query_row([key], |r| {
                 Ok(Cached {
                     arguments: r.get(0)?,
                     prompt_tokens: r.get(1)?,
                     completion_tokens: r.get(2)?,
                 })
-            },
-        )
-        .optional()
-        .map_err(|e| self.error("cannot be read", e))
+            })
+            .optional()
+            .map_err(|e| self.error("cannot be read", e))
     }
 
     /// Commit one good answer now. It replaces an answer stored under the same key (one a changed
@@ -177,23 +196,41 @@ impl Cache {
 
 /// JSON with object keys sorted at every level, so key order never changes a cache key.
 pub fn canonical(value: &Value) -> String {
-    fn sorted(value: &Value) -> Value {
-        match value {
-            Value::Object(map) => {
-                let mut entries: Vec<_> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
+    let mut out = Vec::new();
+    write_canonical(value, &mut out).expect("writing to memory never fails");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// [`canonical`] written straight into `out` (e.g. the hasher), without building a sorted copy:
+/// a cached rerun computes one key per prompt, so this is on the hot path.
+fn write_canonical(value: &Value, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.write_all(b"{")?;
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical(item, out)?;
             }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
+            out.write_all(b"}")
         }
+        Value::Array(items) => {
+            out.write_all(b"[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write_canonical(item, out)?;
+            }
+            out.write_all(b"]")
+        }
+        scalar => Ok(serde_json::to_writer(out, scalar)?),
     }
-    sorted(value).to_string()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -213,6 +250,21 @@ mod tests {
             completion_tokens: 5,
             elapsed: Duration::from_millis(7),
         }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level_and_escapes_like_serde() {
+        let v = json!({"b": [{"z": 1, "a": "x\"y\n"}, 2.5, null], "a": {"d": true, "c": -3}});
+        assert_eq!(
+            canonical(&v),
+            r#"{"a":{"c":-3,"d":true},"b":[{"a":"x\"y\n","z":1},2.5,null]}"#
+        );
+        // Keys of answers cached before this writer existed stay the same (a pinned key).
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]});
+        assert_eq!(
+            Cache::key(&body, "lens", "m", 1),
+            "1fb292a6c2e9fad013c1150a08f78428227860a435888d222711ca02b6f104e0"
+        );
     }
 
     #[test]

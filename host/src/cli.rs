@@ -43,9 +43,15 @@ pub struct SummaryArgs {
     /// Seed of the --max sample.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Requests to the model in flight at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Most requests to the model in flight at once (a ceiling: the number adapts below it).
+    #[arg(long, default_value_t = crate::model::DEFAULT_CEILING, value_name = "N")]
     pub workers: usize,
+    /// Requests per minute to stay under, for servers that send no rate-limit headers (vLLM, Ollama).
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<f64>,
+    /// Tokens per minute (prompt plus max_tokens) to stay under, for servers that send no headers.
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<f64>,
     /// Split to rate: of a Hub dataset (default `train`; slices such as `train[:1000]`,
     /// `train[10%:20%]` and `train+test` work as in `datasets`) or of a `save_to_disk` DatasetDict folder.
     #[arg(long)]

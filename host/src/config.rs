@@ -26,7 +26,8 @@ pub struct RunConfig {
     pub split: Option<String>,
     /// Hub dataset options: `--config`, `--revision`, `--stream`, `--shuffle-buffer`.
     pub hub: HubOptions,
-    pub workers: usize,
+    /// The request scheduler's ceiling and explicit rate limits.
+    pub limits: crate::model::Limits,
     pub version: u32,
     pub dry_run: bool,
     /// `--batch`: send through the Batch API.
@@ -77,6 +78,13 @@ impl RunConfig {
         }
         if args.workers == 0 {
             return Err(Error::Usage("--workers must be at least 1".into()));
+        }
+        for (flag, value) in [("--rpm", args.rpm), ("--tpm", args.tpm)] {
+            if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                return Err(Error::Usage(format!(
+                    "{flag} must be a number above 0 (a per-minute limit), or left out to follow the server's headers"
+                )));
+            }
         }
 
         if let Some(usd) = args.max_usd
@@ -132,7 +140,11 @@ impl RunConfig {
                 stream: args.stream,
                 shuffle_buffer: args.shuffle_buffer,
             },
-            workers: args.workers,
+            limits: crate::model::Limits {
+                ceiling: args.workers,
+                rpm: args.rpm,
+                tpm: args.tpm,
+            },
             version: args.version,
             dry_run: args.dry_run,
             batch: args.batch,

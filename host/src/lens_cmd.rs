@@ -74,7 +74,7 @@ fn context(lens: Lens) -> StageContext {
     StageContext {
         lens: Arc::new(lens),
         chunking: Default::default(),
-        bpe: tiktoken_rs::o200k_base_singleton(),
+        bpe: crate::pipeline::chunk::Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
     }
 }
 
@@ -216,7 +216,7 @@ fn check(lens: Lens) -> Result<(), Error> {
     }
     let ctx = context(lens);
     let stages = component::stages_for(ctx.clone())?;
-    if let Some(d) = component::describe(&ctx.lens, ctx.bpe)? {
+    if let Some(d) = component::describe(&ctx.lens, ctx.bpe.get())? {
         let names: Vec<&str> = d.stages.iter().map(|s| s.name()).collect();
         println!(
             "ok  component {}: loads, classified:lens@{}, stages {}, {} bytes",

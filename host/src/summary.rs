@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::hub::Hub;
 use crate::input;
 use crate::lens::LensKind;
-use crate::model::{Client, RetryPolicy};
+use crate::model::{Client, RetryPolicy, Scheduler};
 use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
 use crate::pipeline::{Inputs, StageContext, chunk};
 use crate::report::{self, RowFiles, Tally};
@@ -17,7 +17,6 @@ use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// Rows read ahead of the raters: enough to keep every worker busy, small enough to bound memory.
 const READ_AHEAD: usize = 256;
@@ -54,7 +53,7 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     };
     let cache = Arc::new(cache);
     let price = cost::run::run_price(config)?;
-    let bpe = chunk::tokenizer_for_model(&settings.model);
+    let bpe = chunk::lazy_tokenizer_for_model(&settings.model);
     let runs = config
         .lenses
         .iter()
@@ -123,7 +122,6 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
             &settings.base_url,
             settings.api_key.clone(),
             settings.timeout,
-            RetryPolicy::default(),
         )
     });
     let budget = cost::run::budget(config, price);
@@ -191,11 +189,14 @@ fn services(
     Services {
         cache,
         client,
-        permits: Arc::new(Semaphore::new(config.workers)),
+        // One scheduler for every lens and dataset of the pass.
+        scheduler: Arc::new(Scheduler::new(
+            config.limits.clone(),
+            RetryPolicy::default(),
+        )),
         model: config.settings.model.clone(),
         version: config.version,
         max_tokens: config.settings.max_generation_tokens,
-        stopped: Default::default(),
         budget,
         batch,
     }
@@ -309,14 +310,16 @@ async fn rate_dataset(
         }
     });
 
-    // Outcomes are written in row order; a wide window keeps one slow row (in retries) from
-    // idling the workers while later rows wait behind it.
-    let concurrency = (config.workers * 16).max(64);
+    // Outcomes are written in row order. The window of rows being rated at once must stay well
+    // above the requests the scheduler lets fly, so it never caps throughput, one slow row (in
+    // retries) does not idle the rest, and cached rows behind network-bound ones finish meanwhile.
+    let concurrency = (config.limits.ceiling * 4).clamp(256, 2048);
     let mut outcomes = tokio_stream_from(rx)
         .map(|row| {
             let (runs, services, columns) =
                 (runs.clone(), services.clone(), config.columns.clone());
-            async move {
+            // Each row is its own task, so rows are rated on every core while this one writes.
+            RowTask(tokio::spawn(async move {
                 let row = row?;
                 let mut per_lens = Vec::with_capacity(runs.len());
                 let rated = futures_util::future::join_all(runs.iter().map(|run| {
@@ -339,7 +342,7 @@ async fn rate_dataset(
                     per_lens.push(outcome?);
                 }
                 Ok::<_, Error>(per_lens)
-            }
+            }))
         })
         .buffered(concurrency);
 
@@ -383,6 +386,29 @@ fn lens_fields(run: &LensRun, columns: &[String], row: &Row) -> Result<Inputs, S
         };
     }
     Ok(fields)
+}
+
+/// A spawned row; dropped unfinished (the run stopped waiting, e.g. after a run-stopping error), it
+/// is cancelled rather than left running.
+struct RowTask<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for RowTask<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|done| done.expect("rating a row panicked"))
+    }
+}
+
+impl<T> Drop for RowTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A stream over a bounded channel's receiver.

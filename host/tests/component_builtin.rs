@@ -18,7 +18,7 @@ fn builtin(name: &str) -> Arc<dyn Stages> {
     stages_for(StageContext {
         lens: Arc::new(lens),
         chunking: Default::default(),
-        bpe: tiktoken_rs::o200k_base_singleton(),
+        bpe: classified::pipeline::chunk::Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
     })
     .unwrap()
 }

@@ -4,6 +4,7 @@
 //!   ([`FakeOpenAi`]) with scriptable replies ([`Reply`]).
 //! - [`openai_batch`]: the fake server's Files and Batch API, with a scripted batch lifecycle
 //!   ([`BatchScript`], [`BatchEnd`]).
+//! - [`ratelimit`]: the fake's optional token-bucket rate limit ([`RateLimit`]).
 //! - [`schema`]: validation of request/response bodies against OpenAI's
 //!   published schemas ([`validate_chat_request`]).
 //! - [`hub`]: a loopback Hugging Face Hub + CDN emulator ([`hub::HubEmulator`]) with
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 pub mod hub;
 pub mod openai;
 pub mod openai_batch;
+pub mod ratelimit;
 pub mod schema;
 
 pub use openai::{
@@ -22,6 +24,7 @@ pub use openai::{
     forced_function_name, openai_error, text_completion, user_content,
 };
 pub use openai_batch::{BatchEnd, BatchScript};
+pub use ratelimit::{LimitStats, RateLimit};
 pub use schema::{
     validate_chat_request, validate_chat_response, validate_component, validate_function_object,
 };

@@ -32,6 +32,8 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, oneshot};
 
+use crate::ratelimit::{LimitStats, Limiter, RateLimit};
+
 /// One chat-completions request, as handed to the behaviour closure.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -109,7 +111,7 @@ impl Reply {
             headers: vec![
                 ("retry-after".into(), secs.to_string()),
                 ("retry-after-ms".into(), ms.to_string()),
-                ("x-ratelimit-limit-requests".into(), "3".into()),
+                ("x-ratelimit-limit-requests".into(), "3000".into()),
                 ("x-ratelimit-remaining-requests".into(), "0".into()),
                 ("x-ratelimit-reset-requests".into(), format!("{ms}ms")),
             ],
@@ -117,7 +119,7 @@ impl Reply {
                 429,
                 &format!(
                     "Rate limit reached for gpt-4o-mini in organization org-fake on requests per min (RPM): \
-                     Limit 3, Used 3, Requested 1. Please try again in {secs}s. Visit \
+                     Limit 3000, Used 3000, Requested 1. Please try again in {secs}s. Visit \
                      https://platform.openai.com/account/rate-limits to learn more."
                 ),
                 "requests",
@@ -448,15 +450,21 @@ fn approx_tokens(s: &str) -> u64 {
     (s.len() as u64).div_ceil(4).max(1)
 }
 
-/// A full `chat.completion` object for `request`, whose assistant message is
-/// built from `message` (which must hold `content`, `refusal` and optionally
-/// `tool_calls`/`function_call`).
-fn completion_envelope(request: &Value, message: Value, completion_text: &str) -> Value {
+/// The prompt tokens the fake reports in `usage` (and the rate limit charges): ~1 per 4 bytes of
+/// the messages as JSON.
+pub(crate) fn prompt_tokens(request: &Value) -> u64 {
     let prompt_text: String = request
         .get("messages")
         .map(Value::to_string)
         .unwrap_or_default();
-    let prompt_tokens = approx_tokens(&prompt_text);
+    approx_tokens(&prompt_text)
+}
+
+/// A full `chat.completion` object for `request`, whose assistant message is
+/// built from `message` (which must hold `content`, `refusal` and optionally
+/// `tool_calls`/`function_call`).
+fn completion_envelope(request: &Value, message: Value, completion_text: &str) -> Value {
+    let prompt_tokens = prompt_tokens(request);
     let completion_tokens = approx_tokens(completion_text);
     json!({
         "id": fake_id("chatcmpl-", 29),
@@ -549,12 +557,15 @@ struct Recorded {
     bodies: Vec<Value>,
     auth: Vec<Option<String>>,
     seen: HashMap<String, usize>,
+    times: Vec<std::time::Instant>,
 }
 
 struct Shared {
     behaviour: Box<Behaviour>,
     recorded: Mutex<Recorded>,
     batch: crate::openai_batch::BatchState,
+    /// The token-bucket rate limit, if the server has one (see `ratelimit.rs`).
+    limiter: Option<Mutex<Limiter>>,
 }
 
 /// A running fake OpenAI server. Dropping it stops the server and closes
@@ -576,13 +587,27 @@ impl FakeOpenAi {
     /// runs on the server thread; it may keep its own state (atomics,
     /// mutexes) to script sequences such as "429 twice, then answer".
     pub fn with_behaviour(b: impl Fn(&Call) -> Reply + Send + Sync + 'static) -> Self {
+        Self::serve_with(Box::new(b), None)
+    }
+
+    /// A server that enforces `limit` (429s and `x-ratelimit-*` headers) before asking `b`; a
+    /// request turned away with 429 never reaches `b`.
+    pub fn with_rate_limit(
+        limit: RateLimit,
+        b: impl Fn(&Call) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::serve_with(Box::new(b), Some(Mutex::new(Limiter::new(limit))))
+    }
+
+    fn serve_with(b: Box<Behaviour>, limiter: Option<Mutex<Limiter>>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("set_nonblocking");
         let addr = listener.local_addr().expect("local_addr");
         let shared = Arc::new(Shared {
-            behaviour: Box::new(b),
+            behaviour: b,
             recorded: Mutex::new(Recorded::default()),
             batch: Default::default(),
+            limiter,
         });
         let (tx, rx) = oneshot::channel::<()>();
         let thread_shared = Arc::clone(&shared);
@@ -637,6 +662,20 @@ impl FakeOpenAi {
     /// How batches created from now on end.
     pub fn set_batch_script(&self, script: crate::openai_batch::BatchScript) {
         *self.shared.batch.script.lock().unwrap() = script;
+    }
+
+    /// When each chat-completions request arrived, aligned with [`requests`](Self::requests).
+    pub fn request_times(&self) -> Vec<std::time::Instant> {
+        self.shared.recorded.lock().unwrap().times.clone()
+    }
+
+    /// What the rate limit admitted and answered 429 (all zero without one).
+    pub fn rate_stats(&self) -> LimitStats {
+        self.shared
+            .limiter
+            .as_ref()
+            .map(|l| l.lock().unwrap().stats.clone())
+            .unwrap_or_default()
     }
 
     /// The `Authorization` header of each chat-completions request, aligned
@@ -844,6 +883,7 @@ async fn handle(
         let n = rec.bodies.len();
         rec.bodies.push(body.clone());
         rec.auth.push(authorization.clone());
+        rec.times.push(std::time::Instant::now());
         (n, attempt, body)
     };
 
@@ -868,7 +908,17 @@ async fn handle(
         authorization,
         path,
     };
-    let mut reply = (shared.behaviour)(&call);
+    // The limit is checked on arrival, before any latency, as OpenAI admits requests.
+    let limited = shared.limiter.as_ref().map(|l| {
+        l.lock()
+            .unwrap()
+            .check(&call.body, std::time::Instant::now())
+    });
+    let (mut reply, extra) = match limited {
+        Some(Err(too_many)) => (too_many, Vec::new()),
+        Some(Ok(headers)) => ((shared.behaviour)(&call), headers),
+        None => ((shared.behaviour)(&call), Vec::new()),
+    };
     loop {
         match reply {
             Reply::Delay(d, inner) => {
@@ -877,19 +927,34 @@ async fn handle(
             }
             Reply::Answer => {
                 let args = default_arguments(&call.body);
-                return Ok(json_response(200, &chat_completion(&call.body, &args), &[]));
+                return Ok(json_response(
+                    200,
+                    &chat_completion(&call.body, &args),
+                    &extra,
+                ));
             }
             Reply::Arguments(args) => {
-                return Ok(json_response(200, &chat_completion(&call.body, &args), &[]));
+                return Ok(json_response(
+                    200,
+                    &chat_completion(&call.body, &args),
+                    &extra,
+                ));
             }
             Reply::Text(text) => {
-                return Ok(json_response(200, &text_completion(&call.body, &text), &[]));
+                return Ok(json_response(
+                    200,
+                    &text_completion(&call.body, &text),
+                    &extra,
+                ));
             }
             Reply::Status {
                 code,
                 headers,
                 body,
-            } => return Ok(json_response(code, &body, &headers)),
+            } => {
+                let headers: Vec<_> = extra.iter().chain(&headers).cloned().collect();
+                return Ok(json_response(code, &body, &headers));
+            }
             Reply::Raw {
                 code,
                 content_type,

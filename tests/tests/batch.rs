@@ -6,7 +6,7 @@ use classified_tests::{BatchEnd, BatchScript, FakeOpenAi, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use support::{Workspace, instruct_rows, read_parquet};
+use support::{Workspace, read_parquet};
 
 const LENS: &str = "instruction_following";
 
@@ -46,12 +46,12 @@ fn assert_no_schema_problems(server: &FakeOpenAi) {
 fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request() {
     let sync_server = FakeOpenAi::start();
     let sync_ws = Workspace::new();
-    let data = instruct_rows(&sync_ws, 12);
+    let data = sync_ws.instruct_rows(12);
     sync_ws.run(Some(&sync_server), &args(&data)).ok();
 
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 12);
+    let data = ws.instruct_rows(12);
     let run = ws.run(Some(&server), &with_batch(&data)).ok();
     assert_eq!(
         server.request_count(),
@@ -117,7 +117,7 @@ fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again
         end: BatchEnd::Completed,
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 8);
+    let data = ws.instruct_rows(8);
     let mut child = ws.spawn(Some(&server), &with_batch(&data));
     let started = Instant::now();
     while server.batches().batch_ids().is_empty() {
@@ -166,7 +166,7 @@ fn a_file_uploaded_before_the_run_stopped_is_not_uploaded_again() {
         .fail_next_create
         .store(true, Ordering::SeqCst);
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 4);
+    let data = ws.instruct_rows(4);
     let failed = ws.run(Some(&server), &with_batch(&data));
     assert!(
         failed.error().contains("could not create a batch")
@@ -197,7 +197,7 @@ fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_
         end: BatchEnd::Expired,
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 6);
+    let data = ws.instruct_rows(6);
     ws.run(Some(&server), &with_batch(&data)).ok();
     let rows = row_statuses(&ws);
     let failed: Vec<_> = rows.iter().filter(|(s, _)| s == "failed").collect();
@@ -226,7 +226,7 @@ fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
         end: BatchEnd::Failed,
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 3);
+    let data = ws.instruct_rows(3);
     ws.run(Some(&server), &with_batch(&data)).ok();
     for (status, error) in row_statuses(&ws) {
         assert_eq!(status, "failed");
@@ -245,7 +245,7 @@ fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
         end: BatchEnd::ErrorFileOnly,
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 4);
+    let data = ws.instruct_rows(4);
     let run = ws.run(Some(&server), &with_batch(&data)).ok();
     let rows = row_statuses(&ws);
     assert_eq!(rows.len(), 4);
@@ -268,7 +268,7 @@ fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
 fn requests_are_split_into_batches_at_the_request_limit() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 10);
+    let data = ws.instruct_rows(10);
     let mut cmd = ws.command(Some(&server), &with_batch(&data));
     cmd.env("CLASSIFIED_BATCH_MAX_REQUESTS", "4");
     support::Run::from(cmd.output().unwrap()).ok();
@@ -286,7 +286,7 @@ fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
         end: BatchEnd::Completed,
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 3);
+    let data = ws.instruct_rows(3);
     let mut child = ws.spawn(Some(&server), &with_batch(&data));
     let started = Instant::now();
     while server.batches().batch_ids().is_empty() {
@@ -363,7 +363,7 @@ fn error_lines_and_bad_answers_fail_only_their_rows_and_a_rerun_resends_only_tho
         }
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 5);
+    let data = ws.instruct_rows(5);
     let run = ws.run(Some(&server), &with_batch(&data)).ok();
     assert!(
         run.stderr.contains("3 answer(s), 2 failed request(s)"),

@@ -5,7 +5,7 @@ mod support;
 
 use classified_tests::FakeOpenAi;
 use std::collections::HashSet;
-use support::{Workspace, fixture, instruct_rows, read_parquet};
+use support::{Workspace, fixture, read_parquet};
 
 const LENS: &str = "instruction_following";
 
@@ -218,7 +218,7 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
         r#"{"models": {"gpt-4o-mini": {"input": 0, "output": 1000}}}"#,
     )
     .unwrap();
-    let data = instruct_rows(&ws, 40);
+    let data = ws.instruct_rows(40);
     let run = |budget: &str| {
         let mut cmd = ws.command(
             Some(&server),
@@ -298,7 +298,7 @@ fn a_batch_that_could_cost_more_than_max_usd_is_not_sent() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let prices = round_prices(&ws);
-    let data = instruct_rows(&ws, 5);
+    let data = ws.instruct_rows(5);
     let mut cmd = ws.command(
         Some(&server),
         &[
@@ -324,7 +324,7 @@ fn a_batch_that_could_cost_more_than_max_usd_is_not_sent() {
 fn a_plain_run_estimates_from_its_first_rows_scaled_to_the_dataset() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 12);
+    let data = ws.instruct_rows(12);
     let mut cmd = ws.command(
         Some(&server),
         &[

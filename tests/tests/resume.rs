@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Workspace, fixture, instruct_rows};
+use support::{Workspace, fixture};
 
 fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()
@@ -17,7 +17,7 @@ fn kill_nine_mid_run_then_rerun_pays_only_for_unanswered_prompts() {
         Reply::Delay(Duration::from_millis(100), Box::new(Reply::Answer))
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 60);
+    let data = ws.instruct_rows(60);
     let args = [
         "summary",
         data.as_str(),
@@ -73,7 +73,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
         Reply::Delay(Duration::from_millis(5), Box::new(Reply::Answer))
     });
     let ws = Workspace::new();
-    let data = instruct_rows(&ws, 40);
+    let data = ws.instruct_rows(40);
     // Both runs rate the same rows (racing for the same keys) into separate output folders.
     let children: Vec<_> = ["out1", "out2"]
         .iter()

@@ -41,8 +41,8 @@ pub fn stages_for(ctx: StageContext) -> Result<Arc<dyn Stages>, crate::error::Er
     if ctx.lens.component.is_none() {
         return Ok(Arc::new(Native(ctx)));
     }
-    let loaded =
-        loaded::Loaded::load(ctx.lens.clone(), ctx.bpe).map_err(crate::error::Error::Component)?;
+    let loaded = loaded::Loaded::load(ctx.lens.clone(), ctx.bpe.get())
+        .map_err(crate::error::Error::Component)?;
     Ok(Arc::new(stages::ComponentStages::new(ctx, loaded)))
 }
 

@@ -11,7 +11,7 @@
 use super::error::{HubError, Target, refused};
 use super::settings::{HubSettings, HubToken};
 use crate::data::RemoteFile;
-use crate::model::RetryPolicy;
+use crate::model::{RateHeaders, RetryPolicy};
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, HeaderMap, RANGE};
 use reqwest::{Response, StatusCode};
@@ -56,6 +56,7 @@ impl HubHttp {
             handle: Handle::current(),
             retry: RetryPolicy {
                 max_retries: MAX_RETRIES,
+                max_rate_limited: MAX_RETRIES,
                 base_delay: Duration::from_millis(250),
                 max_delay: Duration::from_secs(60),
             },
@@ -130,7 +131,10 @@ impl HubHttp {
             if attempt >= self.retry.max_retries {
                 return Err(failure);
             }
-            tokio::time::sleep(self.retry.delay(attempt, retry_headers.as_ref())).await;
+            let asked = retry_headers
+                .as_ref()
+                .and_then(|h| RateHeaders::parse(h).retry_after);
+            tokio::time::sleep(self.retry.delay(attempt, asked)).await;
             attempt += 1;
         }
     }

@@ -1,6 +1,8 @@
-//! The HTTP client for `POST {base}/chat/completions`, with retries and the run-stopping errors.
+//! The HTTP client for `POST {base}/chat/completions`: one attempt at a time, reporting what it saw
+//! (answer or error, status, rate-limit headers, latency). Whether and when to try again is the
+//! scheduler's decision (`scheduler.rs`).
 
-use super::RetryPolicy;
+use super::ratelimit::RateHeaders;
 use crate::settings::ApiKey;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -25,22 +27,40 @@ pub enum CallError {
     Failed { kind: &'static str, message: String },
 }
 
+/// What one HTTP attempt saw.
+#[derive(Debug)]
+pub struct Attempt {
+    pub result: Result<Answer, CallError>,
+    /// The HTTP status, absent when the connection broke or timed out.
+    pub status: Option<u16>,
+    pub limits: RateHeaders,
+    pub latency: Duration,
+    /// Worth trying again: 408, 409, 429 (but not out of quota), 5xx, timeouts, broken connections.
+    pub transient: bool,
+}
+
+impl Attempt {
+    pub fn timed_out(&self) -> bool {
+        matches!(
+            &self.result,
+            Err(CallError::Failed {
+                kind: "timeout",
+                ..
+            })
+        )
+    }
+}
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     url: String,
     base_url: String,
     api_key: Option<ApiKey>,
-    retry: RetryPolicy,
 }
 
 impl Client {
-    pub fn new(
-        base_url: &str,
-        api_key: Option<ApiKey>,
-        timeout: Duration,
-        retry: RetryPolicy,
-    ) -> Client {
+    pub fn new(base_url: &str, api_key: Option<ApiKey>, timeout: Duration) -> Client {
         let base_url = base_url.trim_end_matches('/').to_string();
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -52,46 +72,52 @@ impl Client {
             base_url,
             http,
             api_key,
-            retry,
         }
     }
 
-    /// Send `body`, retrying transient failures (408, 409, 429, 5xx, timeouts, dropped connections).
-    pub async fn call(&self, body: &Value) -> Result<Answer, CallError> {
-        let mut attempt = 0;
-        loop {
-            let started = Instant::now();
-            let mut request = self.http.post(&self.url).json(body);
-            if let Some(key) = &self.api_key {
-                request = request.bearer_auth(key.expose());
-            }
-            // `Some(headers)` for a retryable error status, `None` for a broken connection.
-            let (error, headers) = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    match response.text().await {
-                        Ok(text) if status.is_success() => {
-                            return parse_answer(&text, started.elapsed());
-                        }
-                        Ok(text) => {
-                            let error = self.http_error(status, body, &text);
-                            if matches!(error, CallError::Fatal(_)) || !is_retryable(status) {
-                                return Err(error);
-                            }
-                            (error, Some(headers))
-                        }
-                        // The connection broke or timed out mid-body: as retryable as a failed send.
-                        Err(e) => (self.connection_error(&e), None),
+    /// Send `body` once.
+    pub async fn send(&self, body: &Value) -> Attempt {
+        let started = Instant::now();
+        let mut request = self.http.post(&self.url).json(body);
+        if let Some(key) = &self.api_key {
+            request = request.bearer_auth(key.expose());
+        }
+        let (result, status, limits, transient) = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let limits = RateHeaders::parse(response.headers());
+                let result = match response.text().await {
+                    Ok(text) if status.is_success() => parse_answer(&text, started.elapsed()),
+                    Ok(text) => Err(self.http_error(status, body, &text)),
+                    // The connection broke or timed out mid-body: as retryable as a failed send.
+                    Err(e) => {
+                        let error = self.connection_error(&e);
+                        return Attempt {
+                            result: Err(error),
+                            status: None,
+                            limits,
+                            latency: started.elapsed(),
+                            transient: true,
+                        };
                     }
-                }
-                Err(e) => (self.connection_error(&e), None),
-            };
-            if attempt >= self.retry.max_retries {
-                return Err(error);
+                };
+                let transient =
+                    is_retryable(status) && !matches!(result, Err(CallError::Fatal(_)) | Ok(_));
+                (result, Some(status.as_u16()), limits, transient)
             }
-            tokio::time::sleep(self.retry.delay(attempt, headers.as_ref())).await;
-            attempt += 1;
+            Err(e) => (
+                Err(self.connection_error(&e)),
+                None,
+                RateHeaders::default(),
+                true,
+            ),
+        };
+        Attempt {
+            result,
+            status,
+            limits,
+            latency: started.elapsed(),
+            transient,
         }
     }
 

@@ -61,9 +61,38 @@ pub fn encoding_name_for_model(model: &str) -> &'static str {
 /// Building a tokenizer takes a few hundred milliseconds, so each is built once per process: these
 /// are tiktoken-rs's own lazily built singletons, shared with anything else that uses them.
 pub fn tokenizer_for_model(model: &str) -> &'static CoreBPE {
+    lazy_tokenizer_for_model(model).get()
+}
+
+/// The tokenizer of a chat model, built on first use: a cached rerun of an instruct lens never
+/// counts a token, and building one is most of such a run's start-up.
+pub fn lazy_tokenizer_for_model(model: &str) -> Tokenizer {
     match encoding_name_for_model(model) {
-        "o200k_base" => tiktoken_rs::o200k_base_singleton(),
-        _ => tiktoken_rs::cl100k_base_singleton(),
+        "o200k_base" => Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
+        _ => Tokenizer::lazy(tiktoken_rs::cl100k_base_singleton),
+    }
+}
+
+/// A tiktoken tokenizer that is built the first time it is used (it dereferences to [`CoreBPE`]).
+#[derive(Clone, Copy)]
+pub struct Tokenizer(fn() -> &'static CoreBPE);
+
+impl Tokenizer {
+    /// `singleton` is one of tiktoken-rs's lazily built singletons, e.g. `o200k_base_singleton`.
+    pub fn lazy(singleton: fn() -> &'static CoreBPE) -> Tokenizer {
+        Tokenizer(singleton)
+    }
+
+    pub fn get(self) -> &'static CoreBPE {
+        (self.0)()
+    }
+}
+
+impl std::ops::Deref for Tokenizer {
+    type Target = CoreBPE;
+
+    fn deref(&self) -> &CoreBPE {
+        self.get()
     }
 }
 

@@ -111,7 +111,7 @@ pub struct StageContext {
     pub lens: Arc<Lens>,
     pub chunking: chunk::ChunkSettings,
     /// The tokenizer of the chat model (tiktoken), for chunking and token counts.
-    pub bpe: &'static tiktoken_rs::CoreBPE,
+    pub bpe: chunk::Tokenizer,
 }
 
 impl std::fmt::Debug for StageContext {
@@ -128,6 +128,12 @@ impl std::fmt::Debug for StageContext {
 /// `row` is the 0-based row index, carried so that errors can name the row.
 pub trait Stages: Send + Sync {
     fn context(&self) -> &StageContext;
+
+    /// Every stage is the native one, which runs in microseconds (chunking a document is the
+    /// dearest), so it may run on the async threads; a component's stage may take up to its limit.
+    fn native(&self) -> bool {
+        false
+    }
 
     /// Row fields (keyed by the lens's input fields) → the inputs of each prompt to send.
     fn preprocess(&self, row: u64, fields: &Inputs) -> Result<Prepared, StageError> {
@@ -182,5 +188,9 @@ pub struct Native(pub StageContext);
 impl Stages for Native {
     fn context(&self) -> &StageContext {
         &self.0
+    }
+
+    fn native(&self) -> bool {
+        true
     }
 }

@@ -15,7 +15,7 @@ pub fn native(ctx: &StageContext, fields: &Inputs) -> Prepared {
         LensKind::Pretrain => {
             let field = &ctx.lens.input_fields[0];
             let text = fields.get(field).map(String::as_str).unwrap_or("");
-            let chunks = chunk::chunk(ctx.bpe, text, &ctx.chunking);
+            let chunks = chunk::chunk(&ctx.bpe, text, &ctx.chunking);
             if chunks.is_empty() {
                 return Prepared::Skip(TOO_SHORT.into());
             }

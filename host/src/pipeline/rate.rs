@@ -6,25 +6,22 @@ use crate::batch::{BatchLink, PendingRequest};
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
-use crate::model::{CallError, Client, request_body};
+use crate::model::{CallError, Client, Estimate, Scheduler, request_body};
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 
 /// How many more times a bad answer (invalid JSON, a missing or non-numeric score) is asked again.
 pub const BAD_ANSWER_RETRIES: u32 = 2;
 
-/// The services a row needs: the cache, the model (absent in a dry run) and the in-flight cap.
+/// The services a row needs: the cache, the model (absent in a dry run) and the run's one scheduler.
 pub struct Services {
     pub cache: Arc<Cache>,
     pub client: Option<Client>,
-    /// One permit per request in flight (`--workers`).
-    pub permits: Arc<Semaphore>,
+    /// Decides when each request goes; shared by every lens and dataset of the run.
+    pub scheduler: Arc<Scheduler>,
     pub model: String,
     pub version: u32,
     pub max_tokens: u32,
-    /// Set by the first run-stopping API error, so requests still queued are not sent after it.
-    pub stopped: std::sync::OnceLock<String>,
     /// `--max-usd`: every request reserves its worst-case cost first.
     pub budget: Option<Arc<crate::cost::Budget>>,
     /// `--batch`: collect uncached requests, or answer them from the finished batches.
@@ -90,11 +87,24 @@ impl Usage {
     }
 }
 
-/// Run a stage off the async threads: a component stage may take up to its time limit.
+/// Run work off the async threads: a component stage may take up to its time limit.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .expect("a pipeline stage panicked")
+}
+
+/// Run a stage: native stages right here (a hand-off to a blocking thread costs more than they
+/// do, and a cached rerun is nothing but stages), component stages off the async threads.
+async fn stage<T: Send + 'static>(
+    stages: &Arc<dyn Stages>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    if stages.native() {
+        f()
+    } else {
+        blocking(f).await
+    }
 }
 
 impl LensRun {
@@ -146,7 +156,7 @@ impl LensRun {
         let stages = self.stages.clone();
         let chunk_scores = if self.lens.kind == LensKind::Local {
             let (stages, inputs) = (stages.clone(), fields.clone());
-            let scores = blocking(move || stages.score(index, &inputs)).await?;
+            let scores = stage(&self.stages, move || stages.score(index, &inputs)).await?;
             outcome.chunks.push(ChunkRecord {
                 chunk: 0,
                 inputs: fields,
@@ -157,7 +167,7 @@ impl LensRun {
         } else {
             let prepared = {
                 let stages = stages.clone();
-                blocking(move || stages.preprocess(index, &fields)).await?
+                stage(&self.stages, move || stages.preprocess(index, &fields)).await?
             };
             let inputs = match prepared {
                 Prepared::Skip(reason) => return Ok(Status::Skipped(reason)),
@@ -203,7 +213,7 @@ impl LensRun {
             }
             scores
         };
-        let (scores, bucket) = blocking(move || -> Result<_, StageError> {
+        let (scores, bucket) = stage(&self.stages, move || -> Result<_, StageError> {
             let scores = stages.aggregate(index, &chunk_scores)?;
             let bucket = stages.bucket(index, &scores)?;
             Ok((scores, bucket))
@@ -240,9 +250,9 @@ impl LensRun {
         let messages = renderer.render(inputs)?;
         let body = request_body(&self.lens, &services.model, &messages, services.max_tokens);
         let key = Cache::key(&body, &self.lens.name, &services.model, services.version);
-        let cache = services.cache.clone();
-        let lookup = key.clone();
-        if let Some(hit) = blocking(move || cache.get(&lookup)).await? {
+        // A point read on the cache's own read connection takes microseconds and never waits for a
+        // writer (WAL), so it runs here: cached prompts never queue behind the network or a thread.
+        if let Some(hit) = services.cache.get(&key)? {
             // A cached answer the current postprocess rejects (e.g. the lens changed) is asked again.
             if let Ok(scores) = self.postprocess(index, hit.arguments).await {
                 usage.cache_hits += 1;
@@ -270,54 +280,43 @@ impl LensRun {
             usage.prompt_tokens += prompt_tokens(&self.stages, &messages, &self.lens.function);
             return Ok(None);
         };
-        let tokens = services
-            .budget
-            .as_ref()
-            .map(|_| prompt_tokens(&self.stages, &messages, &self.lens.function));
+        let estimate = Estimate {
+            prompt_tokens: prompt_tokens(&self.stages, &messages, &self.lens.function),
+            max_tokens: services.max_tokens.into(),
+        };
         let mut attempt = 0;
         loop {
-            let answer = {
-                let _permit = services
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("the request semaphore is never closed");
-                if let Some(message) = services.stopped.get() {
-                    return Err(RowError::Fatal(Error::Api(message.clone())));
-                }
-                let reservation = match (&services.budget, tokens) {
-                    (Some(budget), Some(tokens)) => match budget.reserve(tokens) {
-                        Some(r) => Some((budget, r)),
-                        None => {
-                            return Err(RowError::Stage(StageError::new(
-                                Stage::Call,
-                                "over-budget",
-                                format!(
-                                    "not sent: the --max-usd budget of ${} was reached",
-                                    budget.limit()
-                                ),
-                            )));
-                        }
-                    },
-                    _ => None,
-                };
-                usage.requests += 1;
-                let answer = client.call(&body).await;
-                if let Some((budget, r)) = reservation {
-                    let (input, output) = match &answer {
-                        Ok(a) => (a.prompt_tokens, a.completion_tokens),
-                        Err(_) => (0, 0),
-                    };
-                    budget.settle(r, input, output);
-                }
-                answer
+            // `--max-usd`: the worst case (prompt plus max_tokens) is reserved before sending and
+            // settled from `usage` when the answer comes.
+            let reservation = match &services.budget {
+                Some(budget) => match budget.reserve(estimate.prompt_tokens) {
+                    Some(r) => Some((budget, r)),
+                    None => {
+                        return Err(RowError::Stage(StageError::new(
+                            Stage::Call,
+                            "over-budget",
+                            format!(
+                                "not sent: the --max-usd budget of ${} was reached",
+                                budget.limit()
+                            ),
+                        )));
+                    }
+                },
+                None => None,
             };
+            let sent = services.scheduler.call(client, &body, estimate).await;
+            usage.requests += sent.requests;
+            if let Some((budget, r)) = reservation {
+                let (input, output) = match &sent.result {
+                    Ok(a) => (a.prompt_tokens, a.completion_tokens),
+                    Err(_) => (0, 0),
+                };
+                budget.settle(r, input, output);
+            }
+            let answer = sent.result;
             // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
             let bad_answer = match answer {
-                Err(CallError::Fatal(message)) => {
-                    let _ = services.stopped.set(message.clone());
-                    return Err(RowError::Fatal(Error::Api(message)));
-                }
+                Err(CallError::Fatal(message)) => return Err(RowError::Fatal(Error::Api(message))),
                 Err(CallError::Failed {
                     kind: "bad-answer",
                     message,
@@ -359,13 +358,14 @@ impl LensRun {
 
     async fn postprocess(&self, index: u64, arguments: String) -> Result<ChunkScores, StageError> {
         let stages = self.stages.clone();
-        blocking(move || stages.postprocess(index, &arguments)).await
+        stage(&self.stages, move || stages.postprocess(index, &arguments)).await
     }
 }
 
-/// Tokens of a prompt as the model will count them (messages plus the function schema), for dry runs.
+/// Tokens of a prompt as the model will count them (messages plus the function schema), for dry
+/// runs and the scheduler's tokens-per-minute budget.
 fn prompt_tokens(stages: &Arc<dyn Stages>, messages: &Messages, function: &Value) -> u64 {
-    let bpe = stages.context().bpe;
+    let bpe = &stages.context().bpe;
     let count = |s: &str| super::chunk::count_tokens(bpe, s) as u64;
     // Each message carries a few tokens of framing; 4 is what OpenAI's cookbook counts.
     count(&messages.system) + count(&messages.user) + count(&function.to_string()) + 2 * 4

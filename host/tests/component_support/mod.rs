@@ -58,7 +58,7 @@ pub fn context(dir: &Path) -> StageContext {
     StageContext {
         lens: Arc::new(load_dir(dir).unwrap()),
         chunking: Default::default(),
-        bpe: tiktoken_rs::o200k_base_singleton(),
+        bpe: classified::pipeline::chunk::Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
     }
 }
 

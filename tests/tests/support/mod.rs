@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use classified_tests::FakeOpenAi;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -90,6 +91,16 @@ impl Workspace {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
+    }
+
+    /// A dataset `many.jsonl` of `n` distinct instruct rows (`instruction`, `output`); its path.
+    pub fn instruct_rows(&self, n: usize) -> String {
+        let path = self.path().join("many.jsonl");
+        let lines: Vec<String> = (0..n)
+            .map(|i| serde_json::json!({"instruction": format!("Question number {i}: what is {i} squared?"), "output": format!("{}", i * i)}).to_string())
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path.to_string_lossy().into_owned()
     }
 
     pub fn read(&self, name: &str) -> String {
@@ -210,6 +221,43 @@ pub fn fixture(name: &str) -> String {
         .into_owned()
 }
 
+/// A Parquet output as one JSON object per row (string, float and unsigned columns).
+pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, Value>> {
+    use arrow_array::Array;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let mut row = serde_json::Map::new();
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                let value = if column.is_null(i) {
+                    Value::Null
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::StringArray>() {
+                    Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::Float64Array>()
+                {
+                    Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt64Array>() {
+                    Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt32Array>() {
+                    Value::from(a.value(i))
+                } else {
+                    panic!("unexpected column type {}", field.data_type())
+                };
+                row.insert(field.name().clone(), value);
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
 /// Every file below `dir`.
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -225,51 +273,4 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
-}
-
-/// Read a Parquet file into JSON objects (one per row).
-pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
-    use arrow_array::Array;
-    let file = std::fs::File::open(path).unwrap();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let schema = batch.schema();
-        for i in 0..batch.num_rows() {
-            let mut row = serde_json::Map::new();
-            for (field, column) in schema.fields().iter().zip(batch.columns()) {
-                let value = if column.is_null(i) {
-                    serde_json::Value::Null
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::StringArray>() {
-                    serde_json::Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::Float64Array>()
-                {
-                    serde_json::Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt64Array>() {
-                    serde_json::Value::from(a.value(i))
-                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt32Array>() {
-                    serde_json::Value::from(a.value(i))
-                } else {
-                    panic!("unexpected column type {}", field.data_type())
-                };
-                row.insert(field.name().clone(), value);
-            }
-            rows.push(row);
-        }
-    }
-    rows
-}
-
-/// A dataset of `n` distinct instruct rows as JSONL.
-pub fn instruct_rows(ws: &Workspace, n: usize) -> String {
-    let path = ws.path().join("many.jsonl");
-    let lines: Vec<String> = (0..n)
-        .map(|i| serde_json::json!({"instruction": format!("Question number {i}: what is {i} squared?"), "output": format!("{}", i * i)}).to_string())
-        .collect();
-    std::fs::write(&path, lines.join("\n")).unwrap();
-    path.to_string_lossy().into_owned()
 }
