@@ -160,17 +160,8 @@ impl BatchApi {
         let request = self
             .http
             .get(self.url(&format!("/files/{file_id}/content")));
-        let response = self
-            .authorized(request)
-            .send()
+        self.send_text(request, "download a batch result file")
             .await
-            .map_err(|e| self.unreachable(e))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|e| self.unreachable(e))?;
-        if !status.is_success() {
-            return Err(self.status_error(status, &text, "download a batch result file"));
-        }
-        Ok(text)
     }
 
     fn url(&self, path: &str) -> String {
@@ -190,6 +181,16 @@ impl BatchApi {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, ApiError> {
+        let text = self.send_text(request, what).await?;
+        serde_json::from_str(&text).map_err(|e| bad_body(what, e))
+    }
+
+    /// Sends with the key; the body of a success, or the API's error.
+    async fn send_text(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<String, ApiError> {
         let response = self
             .authorized(request)
             .send()
@@ -200,7 +201,7 @@ impl BatchApi {
         if !status.is_success() {
             return Err(self.status_error(status, &text, what));
         }
-        serde_json::from_str(&text).map_err(|e| bad_body(what, e))
+        Ok(text)
     }
 
     fn unreachable(&self, e: reqwest::Error) -> ApiError {
