@@ -420,3 +420,53 @@ fn a_local_path_wins_over_a_hub_id_of_the_same_shape() {
     summary(&ws, &hub, None, &["acme/local.jsonl", "text", LENS]).ok();
     assert!(hub.requests().is_empty());
 }
+
+#[test]
+fn an_expired_storage_link_is_resolved_again_and_ranges_land_where_asked() {
+    use classified::data::RemoteFile;
+    use classified::hub::HubSettings;
+    use classified::hub::remote::{HubFile, HubHttp};
+
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let hub = HubEmulator::start([Repo::dataset("acme/blob").lfs("data.bin", bytes.clone())]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _entered = runtime.enter();
+    let settings = HubSettings {
+        endpoint: hub.endpoint(),
+        token: None,
+        cache_dir: std::env::temp_dir().join("unused-hub-cache"),
+        offline: false,
+    };
+    let sha = hub.commit_sha("acme/blob", "main").unwrap();
+    let file = HubFile::new(
+        HubHttp::new(&settings).unwrap(),
+        "acme/blob",
+        &sha,
+        "data.bin",
+        100_000,
+    );
+
+    assert_eq!(file.read_range(10, 5).unwrap().as_ref(), &bytes[10..15]);
+    // The CDN link the first read was redirected to is reused while it is valid...
+    assert_eq!(
+        file.read_range(99_990, 100).unwrap().as_ref(),
+        &bytes[99_990..]
+    );
+    let resolves = |hub: &HubEmulator| hub.count(&format!("/datasets/acme/blob/resolve/{sha}/"));
+    assert_eq!(resolves(&hub), 1);
+    // ...and once it has expired (the CDN answers 403), the file is resolved again.
+    hub.advance_clock(Duration::from_secs(2 * 3600));
+    assert_eq!(
+        file.read_range(50_000, 7).unwrap().as_ref(),
+        &bytes[50_000..50_007]
+    );
+    assert_eq!(resolves(&hub), 2);
+    assert!(
+        hub.requests_to(Host::Cdn).iter().any(|r| r.status == 403),
+        "the expired link was never tried"
+    );
+    // A sequential read across the whole file gives every byte in order.
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(&mut file.reader(0), &mut all).unwrap();
+    assert_eq!(all, bytes);
+}
