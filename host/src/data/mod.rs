@@ -270,7 +270,7 @@ pub fn open(path: &Path, opts: &OpenOptions) -> Result<Dataset, DataError> {
 /// Opens one data file, local or remote; see [`open`]. Arrow IPC files must be local.
 pub fn open_source(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataError> {
     let path = source.path();
-    match (format_of(source)?, source) {
+    match (format_of(source.path())?, source) {
         (Format::JsonLines, _) => jsonl::open(source, opts),
         (Format::Text, _) => jsonl::open_text(source, opts),
         (Format::Json, _) => json::open(source, opts),
@@ -285,7 +285,7 @@ pub fn open_source(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
 
 /// The number of rows of one data file: from the footer of a Parquet file, by reading any other.
 pub fn count_rows(source: &Source) -> Result<u64, DataError> {
-    match (format_of(source)?, source) {
+    match (format_of(source.path())?, source) {
         (Format::JsonLines, _) | (Format::Text, _) => jsonl::count(source),
         (Format::Json, _) => json::count(source),
         (Format::Csv, _) => csv::count(source),
@@ -308,9 +308,15 @@ enum Format {
     Arrow,
 }
 
-fn format_of(source: &Source) -> Result<Format, DataError> {
-    let ext = source.extension();
-    let compressed = source.compression() != Compression::None;
+/// Whether a file of this name can be read remotely by byte ranges: every format but Arrow IPC,
+/// which is only read from a local file.
+pub fn reads_by_range(path: &Path) -> bool {
+    !matches!(format_of(path), Ok(Format::Arrow))
+}
+
+fn format_of(path: &Path) -> Result<Format, DataError> {
+    let (ext, compression) = source::split_extension(path);
+    let compressed = compression != Compression::None;
     Ok(match ext.as_str() {
         "jsonl" | "ndjson" => Format::JsonLines,
         "txt" => Format::Text,
@@ -320,7 +326,7 @@ fn format_of(source: &Source) -> Result<Format, DataError> {
         "arrow" | "feather" | "ipc" if !compressed => Format::Arrow,
         _ => {
             return Err(DataError::UnsupportedFormat {
-                path: source.path().to_path_buf(),
+                path: path.to_path_buf(),
             });
         }
     })

@@ -115,7 +115,7 @@ impl Hub {
         if revision != sha {
             let ref_file = self.cache_folder(repo).join("refs").join(revision);
             // Best effort: a read-only cache still allows online runs.
-            let _ = write_atomically(&ref_file, sha.as_bytes());
+            let _ = write_ref(&ref_file, &sha);
         }
         Ok(sha)
     }
@@ -229,13 +229,14 @@ fn walk_snapshot(root: &Path, dir: &Path, out: &mut Vec<RepoFile>) {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().expect("a ref file has a folder");
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+/// A ref file (`refs/main` holding the commit), written whole or not at all.
+fn write_ref(path: &Path, sha: &str) -> Result<PathBuf, crate::error::Error> {
+    let mut file = crate::report::AtomicFile::create(path)?;
+    std::io::Write::write_all(file.file(), sha.as_bytes()).map_err(|source| {
+        crate::error::Error::Output {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    file.commit()
 }

@@ -11,6 +11,7 @@ use crate::data::{self, DataError, Dataset, Sample, Source};
 use crate::error::Error;
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
@@ -53,7 +54,7 @@ pub fn open(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Dataset, Err
         for file in files {
             match hub.remote(&selection.repo, &selection.sha, file) {
                 // Arrow IPC files are not read by range: they are always downloaded.
-                Some(remote_file) if remote && !is_arrow(&file.path) => {
+                Some(remote_file) if remote && data::reads_by_range(Path::new(&file.path)) => {
                     sources.push(Some(Source::Remote(Arc::new(remote_file))));
                 }
                 _ => {
@@ -309,11 +310,6 @@ async fn select(
 
 fn layout_error(e: impl std::fmt::Display) -> HubError {
     HubError::Layout(e.to_string())
-}
-
-fn is_arrow(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.ends_with(".arrow") || lower.ends_with(".feather") || lower.ends_with(".ipc")
 }
 
 fn all_parquet(splits: &[(String, Vec<Source>)]) -> bool {

@@ -13,6 +13,7 @@ use super::settings::{HubSettings, HubToken};
 use crate::data::RemoteFile;
 use crate::model::{RateHeaders, RetryPolicy};
 use bytes::Bytes;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{AUTHORIZATION, CONTENT_RANGE, HeaderMap, RANGE};
 use reqwest::{Response, StatusCode};
 use std::io::{self, Read};
@@ -164,16 +165,14 @@ fn error_code(headers: &HeaderMap) -> Option<&str> {
     headers.get("x-error-code").and_then(|v| v.to_str().ok())
 }
 
+/// Percent-encodes one URL path segment (everything but RFC 3986 unreserved characters).
 fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(s, SEGMENT).to_string()
 }
 
 /// One file of a Hub repo at a pinned commit.
