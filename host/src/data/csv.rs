@@ -49,7 +49,7 @@ pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
         .collect();
 
     let (total_rows, picker) = match opts.sample.indices(|| count(source))? {
-        Picked::All if counts_up_front(source) => (Some(count(source)?), None),
+        Picked::All if counts_up_front(source, &opts.sample) => (Some(count(source)?), None),
         Picked::All => (None, None),
         Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };

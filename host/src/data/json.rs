@@ -34,7 +34,9 @@ pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
     check_columns(path, opts.columns, &available)?;
 
     let (total_rows, picker) = match opts.sample.indices(|| count_rows(&mut elements))? {
-        Picked::All if counts_up_front(source) => (Some(count_rows(&mut elements)?), None),
+        Picked::All if counts_up_front(source, &opts.sample) => {
+            (Some(count_rows(&mut elements)?), None)
+        }
         Picked::All => (None, None),
         Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };

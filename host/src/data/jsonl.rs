@@ -40,7 +40,9 @@ fn open_lines(source: &Source, opts: &OpenOptions, text: bool) -> Result<Dataset
     check_columns(path, opts.columns, &available)?;
 
     let (total_rows, picker) = match opts.sample.indices(|| count_rows(&mut lines, path))? {
-        Picked::All if counts_up_front(source) => (Some(count_rows(&mut lines, path)?), None),
+        Picked::All if counts_up_front(source, &opts.sample) => {
+            (Some(count_rows(&mut lines, path)?), None)
+        }
         Picked::All => (None, None),
         Picked::Rows(indices) => (Some(indices.len() as u64), Some(Picker::new(indices))),
     };
@@ -450,6 +452,29 @@ mod tests {
             sample: Sample::All,
         };
         open(path, &opts).unwrap().rows.collect()
+    }
+
+    #[test]
+    fn uncounted_reads_skip_the_counting_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.jsonl");
+        std::fs::write(&path, "{\"t\":\"a\"}\n{\"t\":\"b\"}\n").unwrap();
+        let columns = cols(&["t"]);
+        let open_with = |sample| {
+            open(
+                &path,
+                &OpenOptions {
+                    columns: &columns,
+                    split: None,
+                    sample,
+                },
+            )
+            .unwrap()
+        };
+        assert_eq!(open_with(Sample::All).total_rows, Some(2));
+        let uncounted = open_with(Sample::AllUncounted);
+        assert_eq!(uncounted.total_rows, None);
+        assert_eq!(uncounted.rows.count(), 2);
     }
 
     #[test]

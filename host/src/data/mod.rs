@@ -42,6 +42,9 @@ pub struct Row {
 pub enum Sample {
     /// Every row, in order.
     All,
+    /// Every row, in order, without counting the rows first: for callers that already know the
+    /// count (or do not need it), so a text file is not read one extra time.
+    AllUncounted,
     /// `n` rows picked at random (all rows if the dataset has fewer), in ascending index order.
     Random { n: usize, seed: u64 },
     /// Exactly these rows (sorted, ascending, without duplicates), e.g. one file's share of a
@@ -248,10 +251,13 @@ pub(crate) fn display_name(path: &Path) -> String {
 /// `total_rows` is known for the progress bar; bigger ones start streaming right away.
 pub(crate) const COUNT_ALL_LIMIT_BYTES: u64 = 512 << 20;
 
-/// Whether a file is counted before reading it (so the progress bar knows the total): local
-/// files up to [`COUNT_ALL_LIMIT_BYTES`]; never remote ones, which would be downloaded twice.
-pub(crate) fn counts_up_front(source: &Source) -> bool {
-    source.cheap_to_reread() && source.size().is_some_and(|s| s <= COUNT_ALL_LIMIT_BYTES)
+/// Whether a file is counted before reading it (so the progress bar knows the total): with
+/// [`Sample::All`], local files up to [`COUNT_ALL_LIMIT_BYTES`]; never remote ones, which would
+/// be downloaded twice.
+pub(crate) fn counts_up_front(source: &Source, sample: &Sample) -> bool {
+    *sample == Sample::All
+        && source.cheap_to_reread()
+        && source.size().is_some_and(|s| s <= COUNT_ALL_LIMIT_BYTES)
 }
 
 /// Opens a dataset for reading. The format comes from the extension: `.jsonl`/`.ndjson`,

@@ -30,7 +30,7 @@ impl Sample {
     /// Which rows to read; `count` (the file's row total) is only called when it is needed.
     pub(crate) fn indices<E>(&self, count: impl FnOnce() -> Result<u64, E>) -> Result<Picked, E> {
         Ok(match self {
-            Sample::All => Picked::All,
+            Sample::All | Sample::AllUncounted => Picked::All,
             Sample::Random { n, seed } => Picked::Rows(sample_indices(count()?, *n, *seed)),
             Sample::Indices(indices) => Picked::Rows(indices.to_vec()),
         })

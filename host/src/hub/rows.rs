@@ -61,8 +61,9 @@ pub fn exact_parts(
         if local.is_empty() {
             continue;
         }
+        // The count is known already: reading the file is enough.
         let sample = if local.len() as u64 == rows {
-            Sample::All
+            Sample::AllUncounted
         } else {
             Sample::Indices(Arc::from(local))
         };
@@ -173,8 +174,8 @@ mod tests {
     fn indices(part: &Part) -> Vec<u64> {
         match &part.sample {
             Sample::Indices(i) => i.to_vec(),
-            Sample::All => vec![u64::MAX],
-            Sample::Random { .. } => unreachable!(),
+            Sample::AllUncounted => vec![u64::MAX],
+            other => panic!("unexpected {other:?}"),
         }
     }
 
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(parts[1].offset, Some(10));
         assert_eq!(indices(&parts[1]), vec![0, 1]);
         let all = exact_parts(vec![(src("a"), 3), (src("b"), 4)], &[0..7], None);
-        assert!(all.iter().all(|p| matches!(p.sample, Sample::All)));
+        assert!(all.iter().all(|p| matches!(p.sample, Sample::AllUncounted)));
         assert_eq!(all[1].offset, Some(3));
     }
 
