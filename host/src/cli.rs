@@ -93,6 +93,11 @@ pub struct SummaryArgs {
     /// Stop sending requests once the estimated spend could pass this many US dollars (exit code 3).
     #[arg(long, value_name = "USD")]
     pub max_usd: Option<f64>,
+    /// How to ask for structured output: a forced tool call (`tools`), a strict `response_format`
+    /// JSON schema (`json_schema`, for servers without tool calling), or `auto` (tools, switching
+    /// to json_schema for the rest of the run when the server says it cannot call tools).
+    #[arg(long, value_enum, default_value_t = crate::model::Structured::Auto, value_name = "FORM")]
+    pub structured: crate::model::Structured,
 }
 
 /// The whole program behind `main`: parse, run, and turn a fatal error into one line and an exit code.

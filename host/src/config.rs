@@ -144,6 +144,7 @@ impl RunConfig {
                 ceiling: args.workers,
                 rpm: args.rpm,
                 tpm: args.tpm,
+                structured: args.structured,
             },
             version: args.version,
             dry_run: args.dry_run,

@@ -30,6 +30,10 @@ pub enum Error {
     /// `--max-usd` stopped the run (outputs are written; a rerun with a higher budget continues).
     #[error("{0}")]
     Budget(String),
+    /// A rate quota of the server (a per-day budget) ran out (outputs are written; a rerun after
+    /// the reset continues).
+    #[error("{0}")]
+    RateBudget(String),
     #[error("cannot write {path}: {source}")]
     Output {
         path: String,
@@ -39,11 +43,12 @@ pub enum Error {
 
 impl Error {
     /// The process exit code: 2 for bad input the user can fix, 3 for a run stopped at its
-    /// `--max-usd` budget, 1 for everything else.
+    /// `--max-usd` budget, 5 for one stopped by the server's daily rate budget, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Lens(_) | Error::Data(_) => 2,
             Error::Budget(_) => 3,
+            Error::RateBudget(_) => 5,
             Error::Hub(e) if e.is_input_error() => 2,
             _ => 1,
         }

@@ -147,6 +147,9 @@ async fn run_async(config: &RunConfig) -> Result<RunReport, Error> {
     if let Some(budget) = budget.filter(|b| b.reached()) {
         return Err(cost::run::budget_stop(&budget, &report.tallies));
     }
+    if let Some(why) = services.scheduler.quota_spent() {
+        return Err(Error::RateBudget(why));
+    }
     Ok(report)
 }
 

@@ -1,13 +1,14 @@
 //! Throughput against rate limits: the `classified` program against the fake OpenAI server with a
-//! token-bucket limit and 300 ms latency, four scenarios side by side (README "Throughput against
-//! rate limits"). `cargo bench -p classified-tests --bench scheduler`; `SCHED_BENCH_ROWS` and
+//! token-bucket limit and 300 ms latency, scenarios side by side (README "Throughput against rate
+//! limits"): OpenAI's per-minute headers, per-second values under the same names, `-minute`
+//! suffixed names and Azure's remaining-only headers, a token cap, a cached rerun and `--workers 2`. `cargo bench -p classified-tests --bench scheduler`; `SCHED_BENCH_ROWS` and
 //! `SCHED_BENCH_CACHED_ROWS` shrink the row counts (2,000 and 10,000) for a quick run.
 
 #[path = "../tests/support/mod.rs"]
 #[allow(dead_code)]
 mod support;
 
-use classified_tests::{FakeOpenAi, RateLimit, Reply};
+use classified_tests::{FakeOpenAi, HeaderStyle, RateLimit, Reply};
 use std::time::{Duration, Instant};
 use support::Workspace;
 
@@ -95,7 +96,34 @@ fn main() {
     let cached_rows = rows_from_env("SCHED_BENCH_CACHED_ROWS", 10_000);
     let requests = RateLimit::requests_per_sec(REQUESTS_PER_SEC);
     let results = [
-        limited("adaptive, 50 req/s cap", rows, requests.clone(), &[], false),
+        limited(
+            "adaptive, 50 req/s cap, OpenAI per-minute headers",
+            rows,
+            requests.clone(),
+            &[],
+            false,
+        ),
+        limited(
+            "adaptive, 50 req/s cap, per-second headers (`limit: 50`)",
+            rows,
+            requests.clone().style(HeaderStyle::PerSecond),
+            &[],
+            false,
+        ),
+        limited(
+            "adaptive, 50 req/s cap, `-minute` suffixed headers",
+            rows,
+            requests.clone().style(HeaderStyle::Suffixed),
+            &[],
+            false,
+        ),
+        limited(
+            "adaptive, 50 req/s cap, remaining-only headers (Azure)",
+            rows,
+            requests.clone().style(HeaderStyle::RemainingOnly),
+            &[],
+            false,
+        ),
         limited(
             "adaptive, 600k tokens/min cap",
             rows,

@@ -21,10 +21,10 @@ pub mod schema;
 
 pub use openai::{
     Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,
-    forced_function_name, openai_error, text_completion, user_content,
+    forced_function_name, json_schema_format, openai_error, text_completion, user_content,
 };
 pub use openai_batch::{BatchEnd, BatchScript};
-pub use ratelimit::{LimitStats, RateLimit};
+pub use ratelimit::{HeaderStyle, LimitStats, RateLimit};
 pub use schema::{
     validate_chat_request, validate_chat_response, validate_component, validate_function_object,
 };

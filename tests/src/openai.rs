@@ -169,6 +169,20 @@ impl Reply {
         )
     }
 
+    /// `400 … does not support tools`, as Ollama answers a tools request for a model whose
+    /// template has no tool calling.
+    pub fn tools_unsupported(model: &str) -> Reply {
+        Reply::status(
+            openai_error(
+                400,
+                &format!("registry.ollama.ai/library/{model}:latest does not support tools"),
+                "api_error",
+                None,
+            ),
+            400,
+        )
+    }
+
     /// `400 context_length_exceeded`.
     pub fn context_length_exceeded() -> Reply {
         let mut body = openai_error(
@@ -303,6 +317,18 @@ pub fn forced_function_name(body: &Value) -> Option<String> {
     None
 }
 
+/// The schema of a `response_format: {type: json_schema}` request without tools, if it is one:
+/// its answer is JSON in the message content, not a tool call.
+pub fn json_schema_format(body: &Value) -> Option<&Value> {
+    if body.get("tools").is_some() {
+        return None;
+    }
+    let format = body.get("response_format")?;
+    (format.get("type").and_then(Value::as_str) == Some("json_schema"))
+        .then(|| format.pointer("/json_schema/schema"))
+        .flatten()
+}
+
 /// Function definitions offered by the request (`tools[].function`, or the
 /// legacy `functions[]`).
 fn offered_functions(body: &Value) -> Vec<&Value> {
@@ -351,26 +377,30 @@ pub fn fake_score(user_content: &str, field: &str) -> i64 {
 }
 
 /// The arguments `Reply::Answer` sends: a JSON object with one entry per
-/// property of the forced function's `parameters.properties`, in schema
-/// order. Integers/numbers get [`fake_score`] (1..=3, clamped into any
+/// property of the forced function's `parameters.properties` (or of the
+/// `response_format` JSON schema's `properties`), in schema order. Integers/numbers get [`fake_score`] (1..=3, clamped into any
 /// `minimum`/`maximum`), strings a short rationale (or an `enum`
 /// value; integer enums pick a hashed member), booleans `true`, arrays `[]`, objects `{}`. Returns `"{}"` when the
 /// forced function is not among the offered tools.
 pub fn default_arguments(body: &Value) -> String {
     let content = user_content(body);
-    let Some(name) = forced_function_name(body) else {
-        return "{}".into();
-    };
-    let Some(func) = offered_functions(body)
-        .into_iter()
-        .find(|f| f.get("name").and_then(Value::as_str) == Some(name.as_str()))
-    else {
-        return "{}".into();
+    let props = match json_schema_format(body) {
+        Some(schema) => schema.get("properties").and_then(Value::as_object),
+        None => {
+            let Some(name) = forced_function_name(body) else {
+                return "{}".into();
+            };
+            let Some(func) = offered_functions(body)
+                .into_iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            else {
+                return "{}".into();
+            };
+            func.pointer("/parameters/properties")
+                .and_then(Value::as_object)
+        }
     };
     let mut args = Map::new();
-    let props = func
-        .pointer("/parameters/properties")
-        .and_then(Value::as_object);
     for (field, schema) in props.into_iter().flatten() {
         args.insert(field.clone(), fake_value(&content, field, schema));
     }
@@ -496,8 +526,13 @@ fn completion_envelope(request: &Value, message: Value, completion_text: &str) -
 
 /// The `chat.completion` body the server sends for a tool call to the forced
 /// function with `arguments` (a JSON string, or anything for malformed tests).
-/// Requests that use the legacy `functions` API get a legacy `function_call`.
+/// Requests that use the legacy `functions` API get a legacy `function_call`;
+/// `response_format` `json_schema` requests get `arguments` as the message content.
 pub fn chat_completion(request: &Value, arguments: &str) -> Value {
+    // A json_schema request is answered in the content, as OpenAI, vLLM and Ollama do.
+    if json_schema_format(request).is_some() {
+        return text_completion(request, arguments);
+    }
     let name = forced_function_name(request).unwrap_or_default();
     let legacy = request.get("tools").is_none() && request.get("functions").is_some();
     let message = if legacy {

@@ -1,6 +1,8 @@
 //! A token-bucket rate limit for the fake OpenAI server: requests per second and tokens per minute,
 //! enforced the way OpenAI does it (a 429 with `retry-after-ms` when a bucket is short) and reported
-//! in its `x-ratelimit-*` headers on every answer.
+//! on every answer in one of the header styles providers use ([`HeaderStyle`]: OpenAI's per-minute
+//! names, per-second values under the same names, `-minute` suffixes, Azure's remaining-only, or
+//! none), optionally with a per-day request quota under `-day` names.
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -14,8 +16,26 @@ pub struct RateLimit {
     pub tokens_per_min: Option<f64>,
     /// How much of a budget may be spent at once: the bucket depth, as time at the full rate.
     pub burst: Duration,
-    /// Send the `x-ratelimit-*` headers; without them the server is like vLLM or Ollama.
-    pub headers: bool,
+    /// How the `x-ratelimit-*` headers report the limits.
+    pub style: HeaderStyle,
+    /// Requests per day: a quota that does not refill during a test, reported as
+    /// `x-ratelimit-{limit,remaining,reset}-requests-day` (reset in seconds).
+    pub requests_per_day: Option<u64>,
+}
+
+/// How a server reports its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderStyle {
+    /// OpenAI: `x-ratelimit-limit-requests: 3000` (per minute), `remaining`, `reset` until full.
+    OpenAi,
+    /// The same names holding per-second values: `limit: 50`, `remaining: 49`, `reset: 20ms`.
+    PerSecond,
+    /// Per-minute values under `-minute` names: `x-ratelimit-limit-requests-minute: 3000`.
+    Suffixed,
+    /// Azure OpenAI: `x-ratelimit-remaining-requests` / `-tokens` only.
+    RemainingOnly,
+    /// No rate-limit headers (vLLM, Ollama); a 429 still says `retry-after-ms`.
+    None,
 }
 
 impl RateLimit {
@@ -25,7 +45,8 @@ impl RateLimit {
             requests_per_sec: Some(n),
             tokens_per_min: None,
             burst: Duration::from_secs(1),
-            headers: true,
+            style: HeaderStyle::OpenAi,
+            requests_per_day: None,
         }
     }
 
@@ -35,7 +56,17 @@ impl RateLimit {
     }
 
     pub fn without_headers(mut self) -> RateLimit {
-        self.headers = false;
+        self.style = HeaderStyle::None;
+        self
+    }
+
+    pub fn style(mut self, style: HeaderStyle) -> RateLimit {
+        self.style = style;
+        self
+    }
+
+    pub fn requests_per_day(mut self, n: u64) -> RateLimit {
+        self.requests_per_day = Some(n);
         self
     }
 }
@@ -98,6 +129,8 @@ pub(crate) struct Limiter {
     requests: Option<Bucket>,
     tokens: Option<Bucket>,
     updated: Instant,
+    /// Requests admitted against the per-day quota.
+    used_today: u64,
     pub(crate) stats: LimitStats,
 }
 
@@ -110,6 +143,7 @@ impl Limiter {
                 .map(|t| Bucket::new(t / 60.0, limit.burst)),
             limit,
             updated: Instant::now(),
+            used_today: 0,
             stats: LimitStats::default(),
         }
     }
@@ -124,6 +158,12 @@ impl Limiter {
         self.updated = self.updated.max(now);
         for b in self.requests.iter_mut().chain(self.tokens.iter_mut()) {
             b.refill(elapsed);
+        }
+        if let Some(day) = self.limit.requests_per_day
+            && self.used_today >= day
+        {
+            self.stats.limited += 1;
+            return Err(self.too_many("requests per day (RPD)", DAY_RESET));
         }
         let cost = charged_tokens(body) as f64;
         let short_requests = self.requests.as_ref().map(|b| b.shortfall(1.0));
@@ -140,7 +180,7 @@ impl Limiter {
             } else {
                 "requests"
             };
-            return Err(self.too_many(which, wait));
+            return Err(self.too_many(&format!("{which} per min"), wait));
         }
         if let Some(b) = &mut self.requests {
             b.level -= 1.0;
@@ -148,6 +188,7 @@ impl Limiter {
         if let Some(b) = &mut self.tokens {
             b.level -= cost;
         }
+        self.used_today += 1;
         self.stats.admitted += 1;
         self.stats.tokens_admitted += cost as u64;
         self.stats.first_admitted.get_or_insert(now);
@@ -155,27 +196,45 @@ impl Limiter {
         Ok(self.headers())
     }
 
-    /// OpenAI's headers: limits per minute, what is left and when each budget is full again.
+    /// The headers of the style asked for: limits, what is left and when each budget is full again.
     fn headers(&self) -> Vec<(String, String)> {
-        if !self.limit.headers {
-            return Vec::new();
-        }
         let mut h = Vec::new();
+        let style = self.limit.style;
+        if style == HeaderStyle::None {
+            return h;
+        }
         for (name, bucket) in [("requests", &self.requests), ("tokens", &self.tokens)] {
-            if let Some(b) = bucket {
+            let Some(b) = bucket else { continue };
+            let (limit, suffix) = match style {
+                HeaderStyle::PerSecond => (b.per_sec, ""),
+                HeaderStyle::Suffixed => (b.per_sec * 60.0, "-minute"),
+                _ => (b.per_sec * 60.0, ""),
+            };
+            if style != HeaderStyle::RemainingOnly {
                 h.push((
-                    format!("x-ratelimit-limit-{name}"),
-                    format!("{}", (b.per_sec * 60.0).round()),
+                    format!("x-ratelimit-limit-{name}{suffix}"),
+                    format!("{}", limit.round()),
                 ));
                 h.push((
-                    format!("x-ratelimit-remaining-{name}"),
-                    format!("{}", b.level.max(0.0).floor()),
-                ));
-                h.push((
-                    format!("x-ratelimit-reset-{name}"),
+                    format!("x-ratelimit-reset-{name}{suffix}"),
                     go_duration(b.until_full()),
                 ));
             }
+            h.push((
+                format!("x-ratelimit-remaining-{name}{suffix}"),
+                format!("{}", b.level.max(0.0).floor()),
+            ));
+        }
+        if let Some(day) = self.limit.requests_per_day {
+            h.push(("x-ratelimit-limit-requests-day".into(), day.to_string()));
+            h.push((
+                "x-ratelimit-remaining-requests-day".into(),
+                day.saturating_sub(self.used_today).to_string(),
+            ));
+            h.push((
+                "x-ratelimit-reset-requests-day".into(),
+                DAY_RESET.as_secs().to_string(),
+            ));
         }
         h
     }
@@ -192,15 +251,18 @@ impl Limiter {
             body: openai_error(
                 429,
                 &format!(
-                    "Rate limit reached for gpt-4o-mini in organization org-fake on {which} per min. \
+                    "Rate limit reached for gpt-4o-mini in organization org-fake on {which}. \
                      Please try again in {ms}ms."
                 ),
-                which,
+                which.split(' ').next().unwrap_or("requests"),
                 Some("rate_limit_exceeded"),
             ),
         }
     }
 }
+
+/// When the fake's per-day quota says it is full again (it never refills during a test).
+const DAY_RESET: Duration = Duration::from_secs(3 * 3600 + 12 * 60);
 
 /// A duration as Go prints it, which is what OpenAI sends: `20ms`, `1.5s`, `6m0s`.
 pub fn go_duration(d: Duration) -> String {
@@ -259,7 +321,8 @@ mod tests {
             requests_per_sec: None,
             tokens_per_min: Some(60.0 * 500.0),
             burst: Duration::from_secs(1),
-            headers: false,
+            style: HeaderStyle::None,
+            requests_per_day: None,
         });
         let t0 = l.updated;
         assert!(l.check(&body, t0).is_ok());
@@ -272,5 +335,52 @@ mod tests {
             "{headers:?}"
         );
         assert!(headers.iter().any(|(k, _)| k == "retry-after-ms"));
+    }
+
+    fn names(headers: &[(String, String)]) -> Vec<&str> {
+        let mut n: Vec<&str> = headers.iter().map(|(k, _)| k.as_str()).collect();
+        n.sort();
+        n
+    }
+
+    #[test]
+    fn each_header_style_reports_the_same_limit_its_own_way() {
+        let body = json!({"messages": [], "max_tokens": 5});
+        let first = |style: HeaderStyle| {
+            let mut l = Limiter::new(RateLimit::requests_per_sec(50.0).style(style));
+            let t0 = l.updated;
+            l.check(&body, t0).unwrap()
+        };
+        let per_second = first(HeaderStyle::PerSecond);
+        assert!(per_second.contains(&("x-ratelimit-limit-requests".into(), "50".into())));
+        assert!(per_second.contains(&("x-ratelimit-remaining-requests".into(), "49".into())));
+        assert!(per_second.contains(&("x-ratelimit-reset-requests".into(), "20ms".into())));
+        let suffixed = first(HeaderStyle::Suffixed);
+        assert!(suffixed.contains(&("x-ratelimit-limit-requests-minute".into(), "3000".into())));
+        assert_eq!(
+            names(&first(HeaderStyle::RemainingOnly)),
+            vec!["x-ratelimit-remaining-requests"]
+        );
+        assert!(first(HeaderStyle::None).is_empty());
+    }
+
+    #[test]
+    fn a_daily_quota_is_reported_and_then_answered_429_for_hours() {
+        let body = json!({"messages": [], "max_tokens": 5});
+        let mut l = Limiter::new(RateLimit::requests_per_sec(100.0).requests_per_day(2));
+        let t0 = l.updated;
+        let headers = l.check(&body, t0).unwrap();
+        assert!(headers.contains(&("x-ratelimit-limit-requests-day".into(), "2".into())));
+        assert!(headers.contains(&("x-ratelimit-remaining-requests-day".into(), "1".into())));
+        l.check(&body, t0).unwrap();
+        let Err(Reply::Status { code, headers, .. }) = l.check(&body, t0) else {
+            panic!("the third request of the day is over the quota")
+        };
+        assert_eq!(code, 429);
+        assert!(headers.contains(&("x-ratelimit-remaining-requests-day".into(), "0".into())));
+        assert!(
+            headers.contains(&("retry-after".into(), "11520".into())),
+            "{headers:?}"
+        );
     }
 }

@@ -256,9 +256,15 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
     assert!((1..40).contains(&sent), "sent {sent}");
     assert_eq!(number_before(&error, " request(s) sent"), sent, "{error}");
     assert_eq!(number_before(&error, " not sent"), 40 - sent, "{error}");
-    // What the answers say they cost stays within the budget.
+    // What the answers say they cost stays within the budget, and the budget is spent: a request
+    // that does not fit beside those in flight waits for their answers instead of stopping the
+    // run, so at most one request's worst case ($0.10) is left unspent.
     let spent = dollars_after(&error, "sent for $");
     assert!(spent <= 0.35, "{error}");
+    assert!(
+        spent >= 0.35 - 0.10,
+        "spent only ${spent} of $0.35: {error}"
+    );
     let conn = rusqlite::Connection::open(ws.cache()).unwrap();
     let completion: u64 = conn
         .query_row("SELECT sum(completion_tokens) FROM answers", [], |r| {

@@ -169,6 +169,45 @@ fn downloads_into_the_hub_cache_then_works_offline() {
     );
 }
 
+#[test]
+fn offline_after_a_streaming_run_says_the_files_are_not_cached() {
+    // Data files only by pattern (no README configs) and the README cached by the streaming run:
+    // offline, the snapshot holds the file list but none of the data.
+    for readme in [
+        None,
+        Some("configs:\n- config_name: default\n  data_files: data/*.jsonl\n"),
+    ] {
+        let mut repo = Repo::dataset("acme/streamed")
+            .file("data/train-0.jsonl", fixtures::jsonl_text(&texts(6, 3)));
+        if let Some(yaml) = readme {
+            repo = repo.file("README.md", fixtures::readme(yaml));
+        }
+        let mut hub = HubEmulator::start([repo]);
+        let ws = Workspace::new();
+        summary(
+            &ws,
+            &hub,
+            None,
+            &["acme/streamed", "text", LENS, "--stream"],
+        )
+        .ok();
+        hub.stop();
+        let mut cmd = ws.command(None, &["summary", "acme/streamed", "text", LENS]);
+        cmd.env("HF_ENDPOINT", hub.endpoint())
+            .env("HF_HUB_OFFLINE", "1");
+        let run = Run::from(cmd.output().unwrap());
+        let err = run.error();
+        assert!(
+            err.contains("HF_HUB_OFFLINE=1")
+                && err.contains("not in the Hub cache")
+                && err.contains("acme/streamed")
+                && !err.contains("parquet"),
+            "{err}"
+        );
+        assert_eq!(run.code, 2, "{err}");
+    }
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from).unwrap().flatten() {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));

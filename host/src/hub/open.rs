@@ -276,6 +276,17 @@ async fn select(
     let (configs, sha) = match default_problem {
         None => (configs, sha),
         // No readable data files: the Hub's auto-converted Parquet branch, as `datasets` falls back to.
+        // Offline, a snapshot without data files is one whose files were never downloaded (a
+        // `--stream` run caches refs and the README only): say that, not that the dataset has none.
+        Some(layout::LayoutError::NoDataFiles { .. }) if hub.offline() => {
+            return Err(HubError::NotCached {
+                what: format!(
+                    "the data of dataset {repo} at commit {sha} (a --stream run reads files without caching them)"
+                ),
+                cache: hub.settings.cache_dir.clone(),
+            }
+            .into());
+        }
         Some(e @ layout::LayoutError::NoDataFiles { .. }) => {
             let branch = "refs/convert/parquet";
             let parquet_sha = match hub.commit(&repo, branch).await {

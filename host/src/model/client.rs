@@ -1,6 +1,7 @@
 //! The HTTP client for `POST {base}/chat/completions`: one attempt at a time, reporting what it saw
-//! (answer or error, status, rate-limit headers, latency). Whether and when to try again is the
-//! scheduler's decision (`scheduler.rs`).
+//! (answer or error, status, rate-limit headers, latency). The answer is the forced tool call's
+//! arguments, or for a `json_schema` request the message content. Whether and when to try again
+//! is the scheduler's decision (`scheduler.rs`).
 
 use super::ratelimit::RateHeaders;
 use crate::settings::ApiKey;
@@ -8,7 +9,11 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// A model answer: the forced function call's arguments plus what the cache stores.
+/// `CallError::Failed` kind of a 4xx saying the server or model cannot call tools at all.
+pub const TOOLS_UNSUPPORTED: &str = "tools-unsupported";
+
+/// A model answer: the forced function call's arguments (or the JSON content of a `json_schema`
+/// answer) plus what the cache stores.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub arguments: String,
@@ -170,12 +175,34 @@ impl Client {
                 kind: "server-error",
                 message: format!("the API answered {s} after retries{detail}"),
             },
+            s if (400..500).contains(&s) && says_no_tools(&message) => CallError::Failed {
+                kind: TOOLS_UNSUPPORTED,
+                message: format!(
+                    "model `{model}` at {base} does not support tool calling ({s}{detail})"
+                ),
+            },
             s => CallError::Failed {
                 kind: "rejected",
                 message: format!("the API rejected the request with {s}{detail}"),
             },
         }
     }
+}
+
+/// Ollama: "… does not support tools"; llama.cpp: "tools param requires --jinja flag"; others
+/// say tool calling or `tool_choice` is not supported or not enabled.
+fn says_no_tools(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("tool")
+        && [
+            "not support",
+            "unsupported",
+            "requires --jinja",
+            "not enabled",
+            "not available",
+        ]
+        .iter()
+        .any(|p| m.contains(p))
 }
 
 fn is_retryable(status: StatusCode) -> bool {
@@ -218,7 +245,8 @@ fn connection_message(base: &str, e: &reqwest::Error) -> String {
     }
 }
 
-/// Pull the forced function call out of a 200 response.
+/// Pull the forced function call out of a 200 response; without one, a JSON object in the message
+/// content is the answer (a `json_schema` request, or a server that answers tools that way).
 pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
     let bad = |message: String| CallError::Failed {
         kind: "bad-answer",
@@ -233,6 +261,11 @@ pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> 
     let arguments = message["tool_calls"][0]["function"]["arguments"]
         .as_str()
         .or_else(|| message["function_call"]["arguments"].as_str())
+        .or_else(|| {
+            message["content"]
+                .as_str()
+                .filter(|c| serde_json::from_str::<Value>(c).is_ok_and(|v| v.is_object()))
+        })
         .ok_or_else(|| {
             let refusal = message["refusal"]
                 .as_str()
@@ -257,4 +290,49 @@ pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> 
         response,
         elapsed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn servers_saying_they_cannot_call_tools_are_recognised() {
+        for said in [
+            "registry.ollama.ai/library/gemma:2b does not support tools",
+            "tools param requires --jinja flag",
+            "Tool calling is not supported for this model",
+        ] {
+            assert!(says_no_tools(said), "{said}");
+        }
+        for other in [
+            "Unrecognized request argument supplied: temperature",
+            "This model's maximum context length is 128000 tokens",
+            "Invalid schema for function 'rate': 'overall' is not valid",
+        ] {
+            assert!(!says_no_tools(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_json_schema_answer_is_read_from_the_content() {
+        let body = serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": "{\"overall\": 3}"}}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 4},
+        });
+        let answer = parse_answer(&body.to_string(), Duration::ZERO).unwrap();
+        assert_eq!(answer.arguments, "{\"overall\": 3}");
+        assert_eq!((answer.prompt_tokens, answer.completion_tokens), (7, 4));
+        // Prose is no answer, with or without tools.
+        let prose = serde_json::json!({
+            "choices": [{"message": {"role": "assistant", "content": "It is good."}}],
+        });
+        let Err(CallError::Failed { kind, message }) =
+            parse_answer(&prose.to_string(), Duration::ZERO)
+        else {
+            panic!("prose accepted")
+        };
+        assert_eq!(kind, "bad-answer");
+        assert!(message.contains("It is good."), "{message}");
+    }
 }

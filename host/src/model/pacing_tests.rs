@@ -64,11 +64,40 @@ fn tokens_per_minute_bound_by_cost_and_big_requests_still_go() {
     }
 }
 
+fn budget(
+    unit: Unit,
+    window: Option<u64>,
+    limit: Option<f64>,
+    remaining: Option<f64>,
+    reset_ms: Option<u64>,
+) -> RateHeaders {
+    RateHeaders {
+        budgets: vec![(
+            unit,
+            crate::model::RateBudget {
+                window: window.map(Duration::from_secs),
+                limit,
+                remaining,
+                reset: reset_ms.map(Duration::from_millis),
+            },
+        )],
+        retry_after: None,
+    }
+}
+
+/// Admit one request and feed `headers` back as its answer.
+fn exchange(p: &mut Pacer, headers: &RateHeaders, now: Instant) {
+    assert_eq!(p.admit(1.0, now), Admission::Go);
+    let charge = p.charge(1.0);
+    p.release();
+    p.observe(headers, charge, now, now);
+}
+
 #[test]
-fn headers_seed_limits_and_flags_cap_them() {
+fn headers_seed_limits_and_flags_stay_a_ceiling() {
     let t0 = Instant::now();
     let mut p = Pacer::new(1000, None, None, t0);
-    assert_eq!(p.paced(), (None, None));
+    assert!(p.paced().is_empty());
     assert_eq!(
         fill(&mut p, t0),
         8,
@@ -77,44 +106,94 @@ fn headers_seed_limits_and_flags_cap_them() {
     for _ in 0..8 {
         p.release();
     }
-    let limits = RateHeaders {
-        limit_requests: Some(3000.0),
-        limit_tokens: Some(90_000.0),
-        remaining_requests: Some(2.0),
-        ..Default::default()
-    };
-    p.observe(&limits, t0);
-    assert_eq!(p.paced(), (Some(3000.0), Some(90_000.0)));
-    // The server said 2 requests are left: believe it over a full bucket.
+    // OpenAI: 3000 per minute, 2 left: believe the server over a full bucket.
+    exchange(
+        &mut p,
+        &budget(Unit::Requests, None, Some(3000.0), Some(2.0), Some(20)),
+        t0,
+    );
+    assert_eq!(p.paced(), vec![("requestsNone".into(), 3000.0)]);
     assert_eq!(drain(&mut p, 0.0, t0), 2);
 
     // --rpm below the header wins; a header below --rpm wins.
     let mut p = Pacer::new(1000, Some(600.0), None, t0);
-    p.observe(&limits, t0);
-    assert_eq!(p.paced().0, Some(600.0));
-    p.observe(
-        &RateHeaders {
-            limit_requests: Some(60.0),
-            ..Default::default()
-        },
+    exchange(
+        &mut p,
+        &budget(Unit::Requests, None, Some(60.0), None, None),
         t0,
     );
-    assert_eq!(p.paced().0, Some(60.0));
+    let paced = p.paced();
+    assert_eq!(paced.len(), 2, "{paced:?}");
+    assert!(paced.contains(&("--rpm".into(), 600.0)), "{paced:?}");
+    assert!(paced.contains(&("requestsNone".into(), 60.0)), "{paced:?}");
+    let sent = drain(&mut p, 0.0, t0 + Duration::from_secs(10));
+    assert!(sent <= 1, "{sent}: the header's 1 per second binds");
 }
 
 #[test]
-fn a_429_pauses_everyone_and_empties_the_exhausted_budget() {
+fn a_per_second_limit_is_paced_per_second_not_per_minute() {
+    // The server: 50 per second, reported as limit 50, remaining 49, reset 20 ms.
     let t0 = Instant::now();
-    let mut p = Pacer::new(1000, Some(6000.0), None, t0);
-    let limits = RateHeaders {
-        remaining_requests: Some(0.0),
-        ..Default::default()
+    let mut p = Pacer::new(1000, None, None, t0);
+    exchange(
+        &mut p,
+        &budget(Unit::Requests, None, Some(50.0), Some(49.0), Some(20)),
+        t0,
+    );
+    assert_eq!(p.paced(), vec![("requestsNone".into(), 3000.0)]);
+    let mut sent = 0;
+    for step in 1..=1000 {
+        sent += drain(&mut p, 0.0, t0 + 10 * MS * step);
+    }
+    // A one-second burst (49) and 49 per second after it.
+    assert!((500..=545).contains(&sent), "{sent} in 10 s at 50/s");
+}
+
+#[test]
+fn a_daily_quota_is_spent_down_announced_and_then_stops_everything() {
+    let t0 = Instant::now();
+    let mut p = Pacer::new(1000, None, None, t0);
+    exchange(
+        &mut p,
+        &budget(
+            Unit::Requests,
+            Some(86_400),
+            Some(100.0),
+            Some(3.0),
+            Some(3_600_000),
+        ),
+        t0,
+    );
+    assert!(p.paced().is_empty(), "a quota is not a pace");
+    assert_eq!(p.notes.len(), 1);
+    assert!(
+        p.notes[0].contains("requests per day; 3 of 100 left"),
+        "{}",
+        p.notes[0]
+    );
+    // Three more fit, then the quota is spent for the rest of the run.
+    assert_eq!(drain(&mut p, 0.0, t0), 3);
+    let Admission::Spent(why) = p.admit(0.0, t0) else {
+        panic!("the quota is used up")
     };
-    p.pause(Duration::from_millis(500), &limits, t0);
-    assert_eq!(p.admit(0.0, t0 + 100 * MS), Admission::Wait(400 * MS));
-    // After the pause the bucket has refilled only for the time passed (0.6 s of 100/s).
-    let n = drain(&mut p, 0.0, t0 + 600 * MS);
-    assert!((55..=60).contains(&n), "{n}");
+    assert!(
+        why.contains("daily request budget") && why.contains("resets in 1h 0m"),
+        "{why}"
+    );
+    assert_eq!(p.spent(), Some(&why));
+}
+
+#[test]
+fn a_429_asking_for_hours_ends_the_sending() {
+    let t0 = Instant::now();
+    let mut p = Pacer::new(1000, None, None, t0);
+    p.pause(
+        Duration::from_secs(7200),
+        Duration::from_secs(60),
+        &RateHeaders::default(),
+        t0,
+    );
+    assert!(matches!(p.admit(0.0, t0), Admission::Spent(_)));
 }
 
 #[test]

@@ -1,62 +1,149 @@
-//! What a response says about the account's rate limits: OpenAI's `x-ratelimit-*` headers and
-//! `retry-after-ms` / `retry-after`, parsed into numbers the scheduler can act on.
+//! What a response says about the account's rate limits: every `x-ratelimit-{limit,remaining,reset}-
+//! {requests,tokens}` header, with or without an explicit window suffix (`-minute`, `-day`, …), and
+//! `retry-after-ms` / `retry-after`, parsed into numbers the scheduler can act on. What the numbers
+//! mean over time (which window an unsuffixed limit counts) is `window.rs`'s job.
 
 use reqwest::header::HeaderMap;
 use std::time::Duration;
 
-/// The rate-limit facts of one response; every field is absent when the server did not send it
-/// (vLLM and Ollama send none).
+/// What a budget counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    Requests,
+    Tokens,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Requests => "requests",
+            Unit::Tokens => "tokens",
+        }
+    }
+}
+
+/// One budget as one response reports it: `x-ratelimit-*-requests` or `x-ratelimit-*-tokens-day`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Budget {
+    /// The window the header's name states (`-second`, `-minute`, `-hour`, `-day`); `None` for
+    /// OpenAI's unsuffixed names, whose window `window.rs` infers.
+    pub window: Option<Duration>,
+    pub limit: Option<f64>,
+    pub remaining: Option<f64>,
+    /// Time until the budget is full again (`6m0s`, `20ms`, or seconds).
+    pub reset: Option<Duration>,
+}
+
+/// The rate-limit facts of one response; empty when the server sent none (vLLM and Ollama).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RateHeaders {
-    /// Requests per minute the account may send (`x-ratelimit-limit-requests`).
-    pub limit_requests: Option<f64>,
-    /// Tokens per minute (`x-ratelimit-limit-tokens`).
-    pub limit_tokens: Option<f64>,
-    pub remaining_requests: Option<f64>,
-    pub remaining_tokens: Option<f64>,
-    /// Time until the request budget is full again (`x-ratelimit-reset-requests`, e.g. `6m0s`).
-    pub reset_requests: Option<Duration>,
-    pub reset_tokens: Option<Duration>,
+    /// Every budget the response names, keyed by what it counts and its stated window.
+    pub budgets: Vec<(Unit, Budget)>,
     /// How long the server asked us to wait (`retry-after-ms` wins over `retry-after`).
     pub retry_after: Option<Duration>,
 }
 
+/// Window suffixes providers put after `-requests` / `-tokens`.
+const SUFFIXES: [(&str, u64); 8] = [
+    ("second", 1),
+    ("sec", 1),
+    ("minute", 60),
+    ("min", 60),
+    ("hour", 3600),
+    ("day", 86_400),
+    ("1s", 1),
+    ("1m", 60),
+];
+
 impl RateHeaders {
     pub fn parse(headers: &HeaderMap) -> RateHeaders {
-        let get = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-        };
-        let number = |name: &str| {
-            get(name)
-                .and_then(|v| v.parse::<f64>().ok())
+        let number = |text: &str| {
+            text.trim()
+                .parse::<f64>()
+                .ok()
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
-        RateHeaders {
-            limit_requests: number("x-ratelimit-limit-requests").filter(|v| *v > 0.0),
-            limit_tokens: number("x-ratelimit-limit-tokens").filter(|v| *v > 0.0),
-            remaining_requests: number("x-ratelimit-remaining-requests"),
-            remaining_tokens: number("x-ratelimit-remaining-tokens"),
-            reset_requests: get("x-ratelimit-reset-requests").and_then(parse_reset),
-            reset_tokens: get("x-ratelimit-reset-tokens").and_then(parse_reset),
-            // An HTTP-date `retry-after` is treated as absent: backoff takes over.
-            retry_after: number("retry-after-ms")
-                .map(|ms| seconds(ms / 1000.0))
-                .or_else(|| number("retry-after").map(seconds)),
+        let mut budgets: Vec<(Unit, Budget)> = Vec::new();
+        for (name, value) in headers {
+            let Some(rest) = name.as_str().strip_prefix("x-ratelimit-") else {
+                continue;
+            };
+            let Ok(value) = value.to_str() else { continue };
+            let Some((field, rest)) = rest.split_once('-') else {
+                continue;
+            };
+            let (unit, suffix) = match rest.split_once('-') {
+                Some((unit, suffix)) => (unit, Some(suffix)),
+                None => (rest, None),
+            };
+            let unit = match unit {
+                "requests" => Unit::Requests,
+                "tokens" => Unit::Tokens,
+                _ => continue,
+            };
+            let window = match suffix {
+                None => None,
+                Some(s) => match SUFFIXES.iter().find(|(name, _)| *name == s) {
+                    Some((_, secs)) => Some(Duration::from_secs(*secs)),
+                    None => continue,
+                },
+            };
+            let at = match budgets
+                .iter()
+                .position(|(u, b)| *u == unit && b.window == window)
+            {
+                Some(i) => i,
+                None => {
+                    budgets.push((
+                        unit,
+                        Budget {
+                            window,
+                            ..Budget::default()
+                        },
+                    ));
+                    budgets.len() - 1
+                }
+            };
+            let budget = &mut budgets[at].1;
+            match field {
+                "limit" => budget.limit = number(value).filter(|v| *v > 0.0),
+                "remaining" => budget.remaining = number(value),
+                "reset" => budget.reset = parse_reset(value),
+                _ => {}
+            }
         }
+        budgets.retain(|(_, b)| b.limit.is_some() || b.remaining.is_some());
+        budgets.sort_by_key(|(u, b)| (*u, b.window));
+        let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        RateHeaders {
+            budgets,
+            // An HTTP-date `retry-after` is treated as absent: backoff takes over.
+            retry_after: get("retry-after-ms")
+                .and_then(number)
+                .map(|ms| seconds(ms / 1000.0))
+                .or_else(|| get("retry-after").and_then(number).map(seconds)),
+        }
+    }
+
+    /// The budget of `unit` with the stated `window` (`None`: OpenAI's unsuffixed headers).
+    pub fn budget(&self, unit: Unit, window: Option<Duration>) -> Option<&Budget> {
+        self.budgets
+            .iter()
+            .find(|(u, b)| *u == unit && b.window == window)
+            .map(|(_, b)| b)
+    }
+
+    /// The budgets with nothing left.
+    pub fn exhausted(&self) -> impl Iterator<Item = &(Unit, Budget)> {
+        self.budgets
+            .iter()
+            .filter(|(_, b)| b.remaining.is_some_and(|r| r < 1.0))
     }
 
     /// When a 429 names no wait, the reset of whichever budget is exhausted says how long it lasts.
     pub fn exhausted_reset(&self) -> Option<Duration> {
-        let empty = |remaining: Option<f64>| remaining.is_some_and(|r| r < 1.0);
-        let requests = self
-            .reset_requests
-            .filter(|_| empty(self.remaining_requests));
-        let tokens = self.reset_tokens.filter(|_| empty(self.remaining_tokens));
-        requests.into_iter().chain(tokens).max()
+        self.exhausted().filter_map(|(_, b)| b.reset).max()
     }
 }
 
@@ -133,18 +220,55 @@ mod tests {
             ("x-ratelimit-reset-requests", "20ms"),
             ("x-ratelimit-reset-tokens", "6m0s"),
         ]));
-        assert_eq!(h.limit_requests, Some(3000.0));
-        assert_eq!(h.limit_tokens, Some(250_000.0));
-        assert_eq!(h.remaining_requests, Some(2999.0));
-        assert_eq!(h.remaining_tokens, Some(249_500.0));
-        assert_eq!(h.reset_requests, Some(Duration::from_millis(20)));
-        assert_eq!(h.reset_tokens, Some(Duration::from_secs(360)));
+        let requests = h.budget(Unit::Requests, None).unwrap();
+        assert_eq!(
+            requests,
+            &Budget {
+                window: None,
+                limit: Some(3000.0),
+                remaining: Some(2999.0),
+                reset: Some(Duration::from_millis(20)),
+            }
+        );
+        let tokens = h.budget(Unit::Tokens, None).unwrap();
+        assert_eq!(tokens.limit, Some(250_000.0));
+        assert_eq!(tokens.remaining, Some(249_500.0));
+        assert_eq!(tokens.reset, Some(Duration::from_secs(360)));
         assert_eq!(h.retry_after, None);
         assert_eq!(h.exhausted_reset(), None);
         assert_eq!(
             RateHeaders::parse(&HeaderMap::new()),
             RateHeaders::default()
         );
+    }
+
+    #[test]
+    fn window_suffixes_and_remaining_only_budgets_are_read() {
+        let h = RateHeaders::parse(&headers(&[
+            ("x-ratelimit-limit-requests-day", "14400"),
+            ("x-ratelimit-remaining-requests-day", "14370"),
+            ("x-ratelimit-reset-requests-day", "179.56"),
+            ("x-ratelimit-limit-tokens-minute", "60000"),
+            ("x-ratelimit-remaining-tokens-minute", "59000"),
+            // Azure: remaining without a limit.
+            ("x-ratelimit-remaining-requests", "99"),
+            // Not a budget we know: ignored.
+            ("x-ratelimit-limit-images-day", "5"),
+            ("x-ratelimit-limit-requests-fortnight", "5"),
+        ]));
+        assert_eq!(h.budgets.len(), 3, "{h:?}");
+        let day = h
+            .budget(Unit::Requests, Some(Duration::from_secs(86_400)))
+            .unwrap();
+        assert_eq!(day.limit, Some(14_400.0));
+        assert_eq!(day.remaining, Some(14_370.0));
+        assert_eq!(day.reset, Some(Duration::from_secs_f64(179.56)));
+        let minute = h
+            .budget(Unit::Tokens, Some(Duration::from_secs(60)))
+            .unwrap();
+        assert_eq!(minute.limit, Some(60_000.0));
+        let azure = h.budget(Unit::Requests, None).unwrap();
+        assert_eq!((azure.limit, azure.remaining), (None, Some(99.0)));
     }
 
     #[test]
@@ -161,8 +285,8 @@ mod tests {
         let h = RateHeaders::parse(&headers(&[("retry-after-ms", "1e300")]));
         assert_eq!(h.retry_after, Some(Duration::MAX));
         let h = RateHeaders::parse(&headers(&[("x-ratelimit-limit-requests", "0")]));
-        assert_eq!(
-            h.limit_requests, None,
+        assert!(
+            h.budgets.is_empty(),
             "a zero limit is no limit we can pace to"
         );
     }

@@ -1,12 +1,16 @@
 //! The one place that decides when a request may go: every lens and dataset of a run sends through
-//! one [`Scheduler`], which paces requests and tokens per minute (from `--rpm`/`--tpm` or the
-//! `x-ratelimit-*` headers), adapts how many are in flight (AIMD, `--workers` as the ceiling),
-//! pauses everyone on a 429 for as long as the server asks, and retries transient failures.
+//! one [`Scheduler`], which paces requests and tokens (from `--rpm`/`--tpm` or the rate-limit
+//! headers, whatever window they count), adapts how many are in flight (AIMD, `--workers` as the
+//! ceiling), pauses everyone on a 429 for as long as the server asks, retries transient failures,
+//! switches the run to `json_schema` requests when the server cannot call tools (`--structured
+//! auto`), and stops the run when the requests themselves cannot succeed or a quota is used up.
 
-use super::client::{Attempt, CallError, Client};
-use super::pacing::{Admission, Pacer};
+use super::client::{Attempt, CallError, Client, TOOLS_UNSUPPORTED};
+use super::pacing::{Admission, Charge, Pacer};
+use super::request::{Structured, as_json_schema, uses_tools};
 use super::retry::RetryPolicy;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -20,10 +24,15 @@ pub struct Limits {
     pub rpm: Option<f64>,
     /// Tokens per minute (`--tpm`).
     pub tpm: Option<f64>,
+    /// How structured output is asked for (`--structured`).
+    pub structured: Structured,
 }
 
 /// The default `--workers`: a ceiling the adaptive limit rarely reaches; it only bounds a runaway.
 pub const DEFAULT_CEILING: usize = 256;
+
+/// This many requests rejected with the same 4xx and nothing answered yet: every request would be.
+pub const SAME_REJECTION_STOPS: u32 = 5;
 
 /// What a request costs in tokens before it is sent.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +49,15 @@ pub struct Sent {
     pub requests: u64,
 }
 
+/// The same 4xx over and over from the start of the run.
+#[derive(Debug, Default)]
+struct Rejections {
+    /// Any request answered well: a rejection is then about that request, not all of them.
+    answered: bool,
+    last: Option<(u16, String)>,
+    repeats: u32,
+}
+
 pub struct Scheduler {
     pacer: Mutex<Pacer>,
     /// Requests queue here in arrival order; only the one at the head waits on the pacer, so a
@@ -48,6 +66,10 @@ pub struct Scheduler {
     /// Signalled when a request leaves flight or the limits change.
     changed: Notify,
     retry: RetryPolicy,
+    structured: Structured,
+    /// `--structured auto` found that the server cannot call tools: `json_schema` from now on.
+    no_tools: AtomicBool,
+    rejections: Mutex<Rejections>,
     /// Set by the first run-stopping error, so requests still queued are not sent after it.
     stopped: OnceLock<String>,
 }
@@ -64,6 +86,9 @@ impl Scheduler {
             gate: tokio::sync::Mutex::new(()),
             changed: Notify::new(),
             retry,
+            structured: limits.structured,
+            no_tools: AtomicBool::new(false),
+            rejections: Mutex::new(Rejections::default()),
             stopped: OnceLock::new(),
         }
     }
@@ -77,6 +102,27 @@ impl Scheduler {
         self.stopped.get()
     }
 
+    /// Why nothing more was sent, when a rate quota (a budget of an hour or more) ran out: the
+    /// run ends with this sentence and its own exit code once its outputs are written.
+    pub fn quota_spent(&self) -> Option<String> {
+        self.pacer().spent().cloned()
+    }
+
+    /// How structured output is asked for: the form of the requests to build (`auto` builds
+    /// `tools` requests and sends them as `json_schema` once the server turned tools down).
+    pub fn structured(&self) -> Structured {
+        self.structured
+    }
+
+    /// The body to send for `body` right now.
+    fn form<'b>(&self, body: &'b Value) -> std::borrow::Cow<'b, Value> {
+        if self.no_tools.load(Ordering::Relaxed) && uses_tools(body) {
+            std::borrow::Cow::Owned(as_json_schema(body))
+        } else {
+            std::borrow::Cow::Borrowed(body)
+        }
+    }
+
     /// Ask for `body`, retrying what is worth retrying, within the limits.
     pub async fn call(&self, client: &Client, body: &Value, estimate: Estimate) -> Sent {
         let mut requests = 0;
@@ -85,13 +131,16 @@ impl Scheduler {
             if let Some(message) = self.stopped.get() {
                 return stopped(message, requests);
             }
-            let ticket = self.admit(estimate).await;
+            let ticket = match self.admit(estimate).await {
+                Ok(ticket) => ticket,
+                Err(spent) => return quota_spent(spent, requests),
+            };
             // The error may have come while this request waited.
             if let Some(message) = self.stopped.get() {
                 return stopped(message, requests);
             }
             requests += 1;
-            let attempt = client.send(body).await;
+            let attempt = client.send(&self.form(body)).await;
             let over_limit = attempt.status == Some(429);
             let retries_left = if over_limit {
                 rate_limited < self.retry.max_rate_limited
@@ -103,10 +152,32 @@ impl Scheduler {
                 attempt.limits.retry_after,
             );
             ticket.finish(&attempt, estimate, backoff);
+            if let Some(message) = self.rejected_for_good(&attempt) {
+                let _ = self.stopped.set(message.clone());
+                return stopped(&message, requests);
+            }
             match attempt.result {
                 Err(CallError::Fatal(message)) => {
                     let _ = self.stopped.set(message.clone());
                     return stopped(&message, requests);
+                }
+                Err(CallError::Failed {
+                    kind: TOOLS_UNSUPPORTED,
+                    message,
+                }) => {
+                    if self.structured != Structured::Auto {
+                        let message = format!(
+                            "{message}; rerun with --structured json_schema (or auto) to ask for JSON output instead"
+                        );
+                        let _ = self.stopped.set(message.clone());
+                        return stopped(&message, requests);
+                    }
+                    if !self.no_tools.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "{message}: asking for JSON output (response_format json_schema) for the rest of the run"
+                        );
+                    }
+                    // Asked again at once in the new form; this one cost nothing.
                 }
                 Err(_) if attempt.transient && retries_left => {
                     if over_limit {
@@ -122,8 +193,43 @@ impl Scheduler {
         }
     }
 
-    /// Wait at the gate until the pacer lets one more request go.
-    async fn admit(&self, estimate: Estimate) -> Ticket<'_> {
+    /// The sentence that stops the run when the first requests all got the same 4xx: a request
+    /// the server can never accept (an unknown parameter, a schema it refuses) is not paid for
+    /// a million times over.
+    fn rejected_for_good(&self, attempt: &Attempt) -> Option<String> {
+        let mut r = self.rejections.lock().unwrap_or_else(|p| p.into_inner());
+        if attempt.result.is_ok() {
+            r.answered = true;
+            return None;
+        }
+        let (Some(status), Err(CallError::Failed { kind, message })) =
+            (attempt.status, &attempt.result)
+        else {
+            return None;
+        };
+        if r.answered || !(400..500).contains(&status) || matches!(status, 408 | 409 | 429) {
+            return None;
+        }
+        if *kind == TOOLS_UNSUPPORTED && self.structured == Structured::Auto {
+            return None;
+        }
+        let this = (status, message.clone());
+        if r.last.as_ref() == Some(&this) {
+            r.repeats += 1;
+        } else {
+            r.last = Some(this);
+            r.repeats = 1;
+        }
+        (r.repeats >= SAME_REJECTION_STOPS).then(|| {
+            format!(
+                "the first {} requests were all rejected the same way ({message}), so every request would be; the run stops here: check --model, --base-url and the lens's function schema",
+                r.repeats
+            )
+        })
+    }
+
+    /// Wait at the gate until the pacer lets one more request go; `Err` once a quota is used up.
+    async fn admit(&self, estimate: Estimate) -> Result<Ticket<'_>, String> {
         let _head = self.gate.lock().await;
         loop {
             let admission = {
@@ -131,13 +237,13 @@ impl Scheduler {
                 let cost = pacer.cost(estimate.prompt_tokens, estimate.max_tokens);
                 let admission = pacer.admit(cost, Instant::now());
                 if admission == Admission::Go {
-                    return Ticket {
+                    return Ok(Ticket {
                         scheduler: self,
                         sent: Instant::now(),
-                        cost,
+                        charge: pacer.charge(cost),
                         saturated: pacer.in_flight >= pacer.aimd.limit(),
                         finished: false,
-                    };
+                    });
                 }
                 admission
             };
@@ -148,6 +254,11 @@ impl Scheduler {
                         _ = tokio::time::sleep(wait) => {}
                         _ = self.changed.notified() => {}
                     }
+                }
+                Admission::Spent(why) => {
+                    // Everyone queued behind learns the same at once.
+                    self.changed.notify_waiters();
+                    return Err(why);
                 }
                 Admission::Full | Admission::Go => self.changed.notified().await,
             }
@@ -162,11 +273,21 @@ fn stopped(message: &str, requests: u64) -> Sent {
     }
 }
 
+fn quota_spent(why: String, requests: u64) -> Sent {
+    Sent {
+        result: Err(CallError::Failed {
+            kind: "rate-budget",
+            message: format!("not sent: {why}"),
+        }),
+        requests,
+    }
+}
+
 /// One request in flight. Dropping it (a cancelled run) frees its slot.
 struct Ticket<'a> {
     scheduler: &'a Scheduler,
     sent: Instant,
-    cost: f64,
+    charge: Charge,
     /// The in-flight limit was reached when this request went.
     saturated: bool,
     finished: bool,
@@ -178,7 +299,7 @@ impl Ticket<'_> {
         let now = Instant::now();
         let mut pacer = self.scheduler.pacer();
         pacer.release();
-        pacer.observe(&attempt.limits, now);
+        pacer.observe(&attempt.limits, self.charge, self.sent, now);
         match (&attempt.result, attempt.status) {
             (Ok(answer), _) => {
                 pacer.observe_tokens(estimate.prompt_tokens, answer.prompt_tokens);
@@ -191,18 +312,23 @@ impl Ticket<'_> {
                     .limits
                     .retry_after
                     .or_else(|| attempt.limits.exhausted_reset())
-                    .map_or(backoff, |w| w.min(self.scheduler.retry.max_delay));
-                pacer.pause(wait, &attempt.limits, now);
+                    .unwrap_or(backoff);
+                // The pause is capped, but a wait of hours still tells the pacer it met a quota.
+                pacer.pause(wait, self.scheduler.retry.max_delay, &attempt.limits, now);
             }
             // A server that times out or says it is overloaded has too much to do.
             (_, Some(503 | 529)) => pacer.aimd.on_congestion(now),
             _ if attempt.timed_out() => pacer.aimd.on_congestion(now),
             // A request the server never counted (a broken connection) gives its tokens back.
-            (_, None) => pacer.refund_tokens(self.cost, now),
+            (_, None) => pacer.refund_tokens(self.charge.tokens, now),
             _ => {}
         }
+        let notes = std::mem::take(&mut pacer.notes);
         self.finished = true;
         drop(pacer);
+        for note in notes {
+            eprintln!("{note}");
+        }
         self.scheduler.changed.notify_one();
     }
 }
@@ -233,18 +359,21 @@ mod tests {
                 ceiling: 1,
                 rpm: None,
                 tpm: None,
+                structured: Structured::Auto,
             },
             RetryPolicy::default(),
         );
-        let first = s.admit(ESTIMATE).await;
+        let first = s.admit(ESTIMATE).await.unwrap();
         // The second waits as long as the first is in flight (given up here, which must not leak
         // the gate)...
         let waited = tokio::time::timeout(Duration::from_millis(100), s.admit(ESTIMATE)).await;
         assert!(waited.is_err(), "two in flight under a ceiling of 1");
         // ...and goes once the first is dropped unfinished, as a cancelled run drops it.
         drop(first);
-        let next = tokio::time::timeout(Duration::from_secs(10), s.admit(ESTIMATE)).await;
-        assert!(next.is_ok(), "a dropped request must free its slot");
+        let next = tokio::time::timeout(Duration::from_secs(10), s.admit(ESTIMATE))
+            .await
+            .expect("a dropped request must free its slot");
+        assert!(next.is_ok());
         assert_eq!(s.pacer().in_flight, 1);
     }
 }

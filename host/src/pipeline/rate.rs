@@ -6,7 +6,7 @@ use crate::batch::{BatchLink, PendingRequest};
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
-use crate::model::{CallError, Client, Estimate, Scheduler, request_body};
+use crate::model::{CallError, Client, Estimate, Scheduler, request_body_as};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -248,7 +248,13 @@ impl LensRun {
     ) -> Result<Option<(ChunkScores, bool)>, RowError> {
         let renderer = self.renderer.as_ref().expect("model lenses have templates");
         let messages = renderer.render(inputs)?;
-        let body = request_body(&self.lens, &services.model, &messages, services.max_tokens);
+        let body = request_body_as(
+            services.scheduler.structured(),
+            &self.lens,
+            &services.model,
+            &messages,
+            services.max_tokens,
+        );
         let key = Cache::key(&body, &self.lens.name, &services.model, services.version);
         // A point read on the cache's own read connection takes microseconds and never waits for a
         // writer (WAL), so it runs here: cached prompts never queue behind the network or a thread.
@@ -289,7 +295,7 @@ impl LensRun {
             // `--max-usd`: the worst case (prompt plus max_tokens) is reserved before sending and
             // settled from `usage` when the answer comes.
             let reservation = match &services.budget {
-                Some(budget) => match budget.reserve(estimate.prompt_tokens) {
+                Some(budget) => match budget.reserve(estimate.prompt_tokens).await {
                     Some(r) => Some((budget, r)),
                     None => {
                         return Err(RowError::Stage(StageError::new(
