@@ -78,7 +78,8 @@ impl Tracker {
             return;
         };
         self.depth = self.depth.max(remaining + cost);
-        if let Some(reset) = b.reset.filter(|r| !r.is_zero()) {
+        // An empty bucket (a 429) says how long until it is full, but not how deep it is.
+        if let Some(reset) = b.reset.filter(|r| !r.is_zero() && remaining >= 1.0) {
             let missing = self.depth - remaining;
             if missing > 0.0 {
                 if self.implied.len() == SAMPLES {
