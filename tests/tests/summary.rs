@@ -313,7 +313,7 @@ fn bad_answers_are_asked_again_then_fail_the_row_and_are_never_cached() {
         "instruction,output",
         "instruction_following",
     ];
-    let run = ws.run(Some(&server), &args).ok();
+    let run = ws.run(Some(&server), &args).rows_failed();
     let summary = ws.summary();
     assert_eq!(
         (summary[0]["Total"].as_str(), summary[0]["Failed"].as_str()),

@@ -1,7 +1,7 @@
 //! The typed error of a lens component failing one row, and the plain sentence it becomes.
 
 use super::limits::Limits;
-use crate::pipeline::{Stage, StageError};
+use crate::pipeline::{FailureKind, Stage, StageError};
 
 /// Why a component call failed. (A component built against an unsupported WIT version never gets
 /// this far: it fails to load, a fatal error naming the supported versions; see `versions.rs`.)
@@ -34,6 +34,19 @@ impl Kind {
             Kind::Trap => "trap",
             Kind::PluginError => "plugin-error",
             Kind::BadOutput => "bad-output",
+        }
+    }
+
+    /// The row failure this becomes.
+    pub fn failure_kind(self) -> FailureKind {
+        match self {
+            Kind::Timeout => FailureKind::Timeout,
+            Kind::MemoryLimit => FailureKind::MemoryLimit,
+            Kind::OutputLimit => FailureKind::OutputLimit,
+            Kind::Sandbox => FailureKind::Sandbox,
+            Kind::Trap => FailureKind::Trap,
+            Kind::PluginError => FailureKind::PluginError,
+            Kind::BadOutput => FailureKind::BadOutput,
         }
     }
 }
@@ -110,7 +123,7 @@ impl From<PluginError> for StageError {
     fn from(e: PluginError) -> StageError {
         StageError {
             stage: e.stage,
-            kind: e.kind.name().to_string(),
+            kind: e.kind.failure_kind(),
             message: e.sentence(),
             log: e.log,
         }
@@ -153,7 +166,7 @@ mod tests {
         );
         let stage_error = StageError::from(error(Kind::Trap, "panicked"));
         assert_eq!(
-            (stage_error.kind.as_str(), stage_error.stage),
+            (stage_error.kind.name(), stage_error.stage),
             ("trap", Stage::Score)
         );
     }

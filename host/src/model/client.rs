@@ -3,6 +3,7 @@
 //! scheduler's decision (`scheduler.rs`).
 
 use super::ratelimit::RateHeaders;
+use crate::failure::FailureKind;
 use crate::settings::ApiKey;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -24,7 +25,7 @@ pub enum CallError {
     /// Nothing will work until the user fixes something (key, access, model, URL): stop the run.
     Fatal(String),
     /// This request failed (after any retries): the chunk fails, the run goes on.
-    Failed { kind: &'static str, message: String },
+    Failed { kind: FailureKind, message: String },
 }
 
 /// What one HTTP attempt saw.
@@ -44,7 +45,7 @@ impl Attempt {
         matches!(
             &self.result,
             Err(CallError::Failed {
-                kind: "timeout",
+                kind: FailureKind::Timeout,
                 ..
             })
         )
@@ -124,9 +125,9 @@ impl Client {
     fn connection_error(&self, e: &reqwest::Error) -> CallError {
         CallError::Failed {
             kind: if e.is_timeout() {
-                "timeout"
+                FailureKind::Timeout
             } else {
-                "connection"
+                FailureKind::Connection
             },
             message: connection_message(&self.base_url, e),
         }
@@ -163,15 +164,15 @@ impl Client {
                 "the account behind the API key has no quota left (429{detail}); add credit or use another key"
             )),
             429 => CallError::Failed {
-                kind: "rate-limited",
+                kind: FailureKind::RateLimited,
                 message: format!("still rate limited (429) after retries{detail}"),
             },
             s if s >= 500 => CallError::Failed {
-                kind: "server-error",
+                kind: FailureKind::ServerError,
                 message: format!("the API answered {s} after retries{detail}"),
             },
             s => CallError::Failed {
-                kind: "rejected",
+                kind: FailureKind::Rejected,
                 message: format!("the API rejected the request with {s}{detail}"),
             },
         }
@@ -221,7 +222,7 @@ fn connection_message(base: &str, e: &reqwest::Error) -> String {
 /// Pull the forced function call out of a 200 response.
 pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
     let bad = |message: String| CallError::Failed {
-        kind: "bad-answer",
+        kind: FailureKind::BadAnswer,
         message,
     };
     let response: Value = serde_json::from_str(text).map_err(|e| {

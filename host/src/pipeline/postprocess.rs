@@ -3,12 +3,12 @@
 //! Anything that is not a JSON object with a finite number for every score label is a bad answer:
 //! the caller retries it and never caches it.
 
-use super::{ChunkScores, Stage, StageError};
+use super::{ChunkScores, FailureKind, Stage, StageError};
 use crate::lens::Lens;
 use serde_json::Value;
 
 pub fn native(lens: &Lens, arguments: &str) -> Result<ChunkScores, StageError> {
-    let bad = |msg: String| StageError::new(Stage::Postprocess, "bad-answer", msg);
+    let bad = |msg: String| StageError::new(Stage::Postprocess, FailureKind::BadAnswer, msg);
     let value: Value = serde_json::from_str(arguments).map_err(|e| {
         bad(format!(
             "the model's function arguments are not valid JSON ({e})"

@@ -79,9 +79,9 @@ pub fn render_summary(tallies: &[Tally]) -> String {
     out.push_str(&format!("\nSummary (share of rated rows)\n{summary}\n"));
 
     for t in tallies {
-        for (what, (count, example)) in &t.failure_kinds {
+        for ((stage, kind), (count, example)) in &t.failure_kinds {
             out.push_str(&format!(
-                "\n{}: {count} row(s) failed at {what}, e.g.: {example}",
+                "\n{}: {count} row(s) failed at {stage} {kind}, e.g.: {example}",
                 t.lens
             ));
         }
