@@ -14,6 +14,7 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod rate;
 pub mod render;
+pub mod tokenize;
 
 use crate::lens::Lens;
 use std::collections::BTreeMap;
