@@ -21,7 +21,10 @@ const MEAN_BYTES: usize = 1_575;
 fn main() {
     let rows = env_number("CPU_BENCH_ROWS").unwrap_or(ROWS);
     let runs = env_number("CPU_BENCH_RUNS").unwrap_or(3).max(1);
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/cpu-bench");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let root = target.join("cpu-bench");
     std::fs::create_dir_all(&root).expect("creates target/cpu-bench");
     let corpus = root.join(format!("web-{rows}.jsonl"));
     let text_bytes = write_corpus(&corpus, rows);
@@ -404,9 +407,9 @@ fn capitalize(w: &str) -> String {
 fn document(rng: &mut Rng) -> String {
     // A skewed length: most pages are short, a few are long.
     let target = match rng.below(10) {
-        0..=2 => 150 + rng.below(700),
-        3..=7 => 700 + rng.below(1800),
-        _ => 2000 + rng.below(5000),
+        0..=2 => 120 + rng.below(550),
+        3..=7 => 550 + rng.below(1400),
+        _ => 1600 + rng.below(3900),
     };
     let kind = rng.below(100);
     let mut text = String::with_capacity(target + 200);
