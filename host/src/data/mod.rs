@@ -17,11 +17,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod arrow;
+mod batch_rows;
 mod csv;
 mod disk;
 mod json;
+mod json_object;
 mod jsonl;
 mod parquet;
+mod row_loop;
 mod sample;
 mod source;
 

@@ -15,6 +15,7 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod rate;
 pub mod render;
+pub mod tokenize;
 
 pub use crate::failure::FailureKind;
 use crate::lens::Lens;
