@@ -332,7 +332,11 @@ mod tests {
             },
             RowOutcome {
                 index: 8,
-                status: Status::Failed(StageError::new(Stage::Score, "trap", "it broke")),
+                status: Status::Failed(StageError::new(
+                    Stage::Score,
+                    crate::failure::FailureKind::Trap,
+                    "it broke",
+                )),
                 chunks: vec![chunk(0, "short", vec![1.0], false)],
                 usage: Usage::default(),
             },
@@ -358,7 +362,7 @@ mod tests {
             })
             .collect();
         assert_eq!(jsonl, want);
-        assert_eq!(jsonl.lines().count(), 4);
+        assert_eq!(jsonl.lines().count(), 3);
 
         // The Parquet file has one row per outcome, with its status and chunk count.
         let file = std::fs::File::open(&written[1]).unwrap();
