@@ -80,7 +80,7 @@ pub fn exact_parts(
 pub struct Chain {
     parts: std::vec::IntoIter<Part>,
     columns: Vec<String>,
-    current: Option<(Box<dyn Iterator<Item = Result<Row, DataError>> + Send>, u64)>,
+    current: Option<(crate::data::Rows, u64)>,
     /// Where the next file starts when its offset is unknown: rows seen so far.
     running: u64,
     failed: bool,
