@@ -1,5 +1,7 @@
 //! Command-line arguments as parsed by clap. `config.rs` validates them into a typed run config.
 
+pub mod lenses;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -20,7 +22,7 @@ pub enum Command {
     Summary(SummaryArgs),
     /// List, inspect, check, scaffold and try out lenses.
     #[command(subcommand)]
-    Lenses(crate::lens_cmd::LensesCommand),
+    Lenses(lenses::LensesCommand),
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
     Batches(crate::batches_cmd::BatchesCommand),
@@ -116,7 +118,7 @@ fn run(cli: Cli) -> Result<(), crate::error::Error> {
         Command::Batches(cmd) => crate::batches_cmd::run(cmd, &settings),
         Command::Lenses(cmd) => {
             let catalog = crate::lens::Catalog::new(settings.lens_dir.iter().cloned().collect());
-            crate::lens_cmd::run(cmd, &catalog)
+            crate::commands::lenses::run(cmd, &catalog)
         }
     }
 }

@@ -1,0 +1,3 @@
+//! The `classified` subcommands, one module each.
+
+pub mod lenses;
