@@ -16,6 +16,9 @@ use crate::pipeline::{ChunkScores, StageContext};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// What `lenses call` prints for one stage call (`{"skip": reason}` for a row `summary` would skip).
+pub use call::output as call_output;
+
 pub fn run(cmd: LensesCommand, catalog: &Catalog) -> Result<(), Error> {
     match cmd {
         LensesCommand::List => list::run(catalog),
