@@ -22,7 +22,6 @@ pub mod failure;
 pub mod hub;
 pub mod input;
 pub mod lens;
-pub mod lens_cmd;
 pub mod model;
 pub mod pipeline;
 pub mod report;

@@ -24,7 +24,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
         Command::Lenses(cmd) => {
             let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
-            classified::lens_cmd::run(cmd, &catalog)
+            commands::lenses::run(cmd, &catalog)
         }
     }
 }

@@ -3,6 +3,8 @@
 
 mod validate;
 
+pub mod lenses;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -23,7 +25,7 @@ pub enum Command {
     Summary(Box<SummaryArgs>),
     /// List, inspect, check, scaffold and try out lenses.
     #[command(subcommand)]
-    Lenses(crate::lens_cmd::LensesCommand),
+    Lenses(lenses::LensesCommand),
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
     Batches(BatchesCommand),
