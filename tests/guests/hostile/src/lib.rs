@@ -110,7 +110,7 @@ impl Lens for Hostile {
         if let Some(mb) = text.strip_prefix("truncate tokens MB ") {
             let mb: usize = mb.parse().map_err(|_| "needs a number")?;
             let big = "word and more words\n".repeat(mb * 1_000_000 / 20);
-            let kept = host::truncate_tokens(&big, u32::MAX - 1);
+            let kept = host::truncate_tokens(&big, usize::MAX / 2);
             return Ok(Scored::new().score("overall", 3.0).rationale("note", format!("{}", kept.len())));
         }
         if let Some(value) = text.strip_prefix("score ") {
