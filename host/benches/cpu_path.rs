@@ -371,9 +371,8 @@ fn sentence(rng: &mut Rng) -> String {
     let mut s = String::new();
     for i in 0..n {
         let mut w = word(rng);
-        if i == 0 {
-            w = capitalize(&w);
-        } else if rng.chance(4) {
+        // Short-circuits as before: the first word draws no random number.
+        if i == 0 || rng.chance(4) {
             w = capitalize(&w);
         }
         if i > 0 {

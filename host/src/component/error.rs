@@ -64,7 +64,8 @@ pub struct PluginError {
     pub detail: String,
     /// The plugin log captured during the call.
     pub log: String,
-    pub limits: Limits,
+    /// Boxed: an error travels in every `Result` of a call, so it stays small.
+    pub limits: Box<Limits>,
     /// The time limit that applied to the call, in ms (the first call on an instance has more).
     pub time_ms: u64,
 }
@@ -166,7 +167,7 @@ mod tests {
             kind,
             detail: detail.into(),
             log: String::new(),
-            limits: super::super::limits::DEFAULT,
+            limits: Box::new(super::super::limits::DEFAULT),
             time_ms: 2000,
         }
     }

@@ -261,7 +261,7 @@ impl Loaded {
             kind,
             detail,
             log,
-            limits: self.limits,
+            limits: Box::new(self.limits),
             time_ms: self.limits.time_ms,
         }
     }

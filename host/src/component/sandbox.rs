@@ -31,7 +31,7 @@ pub fn linker(component: &Component) -> wasmtime::Result<Linker<State>> {
     linker.allow_shadowing(true);
     for (import, _) in component.component_type().imports(engine) {
         if import.starts_with("wasi:clocks/monotonic-clock@") {
-            timed_sleeps(&mut linker, &import)?;
+            timed_sleeps(&mut linker, import)?;
         }
     }
     for (import, item) in component.component_type().imports(engine) {

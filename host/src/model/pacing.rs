@@ -280,15 +280,15 @@ impl Pacer {
     pub fn pause(&mut self, wait: Duration, limits: &RateHeaders, now: Instant) {
         let until = now + wait;
         self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
-        if limits.remaining_requests.is_some_and(|r| r < 1.0) {
-            if let Some(b) = &mut self.requests {
-                b.at_most(0.0, now);
-            }
+        if limits.remaining_requests.is_some_and(|r| r < 1.0)
+            && let Some(b) = &mut self.requests
+        {
+            b.at_most(0.0, now);
         }
-        if limits.remaining_tokens.is_some_and(|r| r < 1.0) {
-            if let Some(b) = &mut self.tokens {
-                b.at_most(0.0, now);
-            }
+        if limits.remaining_tokens.is_some_and(|r| r < 1.0)
+            && let Some(b) = &mut self.tokens
+        {
+            b.at_most(0.0, now);
         }
         self.aimd.on_congestion(now);
     }
