@@ -131,10 +131,11 @@ fn a_real_endless_loop_still_stops_under_load() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(kinds.iter().all(|k| k == "timeout"), "{kinds:?}");
-    // 8 loops of 200 ms of CPU on the cores (one fresh instance may take the 10 s first-call
-    // allowance before the first timeout ends it): seconds, not forever.
+    // 8 loops of 200 ms of CPU on the cores (each core's fresh instance may take the 10 s
+    // first-call allowance, and the rest of the test suite shares the 2 cores): seconds, not
+    // forever. The bound only says the loops end; it is no speed measurement.
     assert!(
-        started.elapsed() < Duration::from_secs(20),
+        started.elapsed() < Duration::from_secs(60),
         "{:?}",
         started.elapsed()
     );
