@@ -1,6 +1,8 @@
-//! Per-row cost of a pipeline stage run natively, in a Rust component and in a Python component, and
+//! Per-row cost of a pipeline stage run natively, in a Rust, a Python and a JavaScript component, and
 //! the heuristic_quality lens's throughput. Run: `cargo bench -p classified --bench component_overhead`
-//! (the Python row needs `pip install componentize-py==0.25.1`; it is skipped without it).
+//! (the Python row needs `pip install componentize-py==0.25.1`, the JavaScript row node and
+//! `npm install --prefix target/js-toolchain @bytecodealliance/componentize-js@0.23.0`; each is
+//! skipped, saying why, without them).
 
 use classified::component::stages_for;
 use classified::lens::{Catalog, Lens, load_dir};
@@ -42,7 +44,7 @@ fn row(name: &str, stages: &dyn Stages) {
         stages.bucket(r, &RowScores { scores: vec![3.0] }).unwrap();
     });
     println!(
-        "{name:<28} {:>12.2} {:>12.2}",
+        "{name:<32} {:>12.2} {:>12.2}",
         post.as_secs_f64() * 1e6,
         bucket.as_secs_f64() * 1e6
     );
@@ -76,6 +78,46 @@ fn python_lens(tmp: &Path) -> Result<Lens, String> {
     load_dir(&dir).map_err(|e| e.to_string())
 }
 
+/// Build the JavaScript example into a temporary folder with componentize-js, or say why not.
+fn js_lens(tmp: &Path) -> Result<Lens, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let toolchain = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("js-toolchain/node_modules");
+    if !toolchain.join("@bytecodealliance/componentize-js").is_dir() {
+        return Err(format!(
+            "componentize-js is not installed in {}",
+            toolchain.display()
+        ));
+    }
+    let example = root.join("plugin-sdk/examples/js_edu");
+    let dir = tmp.join("js_edu");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for file in [
+        "lens.js",
+        "build.mjs",
+        "package.json",
+        "config.json",
+        "function.json",
+        "system.jinja",
+        "prompt.jinja",
+    ] {
+        std::fs::copy(example.join(file), dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+    }
+    std::os::unix::fs::symlink(&toolchain, dir.join("node_modules")).map_err(|e| e.to_string())?;
+    let out = Command::new("node")
+        .arg("build.mjs")
+        .arg(root.join("wit/v0.1.0"))
+        .current_dir(&dir)
+        .output()
+        .map_err(|_| "node is not installed".to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    load_dir(&dir).map_err(|e| e.to_string())
+}
+
 fn main() {
     let catalog = Catalog::default();
     let edu = catalog.get("edu_value").unwrap();
@@ -84,7 +126,7 @@ fn main() {
 
     println!("per-row stage cost, microseconds (edu_value's postprocess and bucket)");
     println!(
-        "{:<28} {:>12} {:>12}",
+        "{:<32} {:>12} {:>12}",
         "implementation", "postprocess", "bucket"
     );
     row("native (no component)", &Native(context(plain)));
@@ -99,6 +141,13 @@ fn main() {
             stages_for(context(lens)).unwrap().as_ref(),
         ),
         Err(why) => println!("{:<28} skipped: {why}", "Python component (example)"),
+    }
+    match js_lens(tmp.path()) {
+        Ok(lens) => row(
+            "JavaScript component (example)",
+            stages_for(context(lens)).unwrap().as_ref(),
+        ),
+        Err(why) => println!("{:<28} skipped: {why}", "JavaScript component (example)"),
     }
 
     // heuristic_quality throughput on prose-like rows of about 4 KB.

@@ -1,10 +1,9 @@
-//! Validate the `summary` arguments and the settings into one typed [`RunConfig`].
+//! The typed, checked configuration of a `summary` run. Built from the command line by
+//! `cli::validate`; everything below the command layer reads this, never the flags.
 
-use crate::cli::SummaryArgs;
 use crate::data::Sample;
-use crate::error::Error;
-use crate::lens::{Catalog, Lens, LensKind};
-use crate::settings::{DEFAULT_BASE_URL, Settings};
+use crate::lens::Lens;
+use crate::settings::Settings;
 use std::path::PathBuf;
 
 /// How Hub datasets are read.
@@ -14,6 +13,28 @@ pub struct HubOptions {
     pub revision: Option<String>,
     pub stream: bool,
     pub shuffle_buffer: usize,
+}
+
+/// How a run gets its answers: chosen once, from the flags, and run by `crate::run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// `--dry-run`: render and count every prompt, send nothing, write nothing. With `--batch`,
+    /// the estimate is at Batch API prices.
+    DryRun { batch_prices: bool },
+    /// Ask the model as rows come, paced by the scheduler (and `--max-usd`, if given).
+    Live,
+    /// `--batch`: send every uncached request through the Batch API, then rate from the cache.
+    Batch,
+}
+
+impl RunMode {
+    /// Whether the run is priced at Batch API prices.
+    pub fn batch_prices(self) -> bool {
+        matches!(
+            self,
+            RunMode::Batch | RunMode::DryRun { batch_prices: true }
+        )
+    }
 }
 
 /// Everything a `summary` run needs, checked.
@@ -29,128 +50,9 @@ pub struct RunConfig {
     /// The request scheduler's ceiling and explicit rate limits.
     pub limits: crate::model::Limits,
     pub version: u32,
-    pub dry_run: bool,
-    /// `--batch`: send through the Batch API.
-    pub batch: bool,
+    pub mode: RunMode,
     /// `--max-usd`: the spending limit in US dollars.
     pub max_usd: Option<f64>,
     /// Settings with the command-line overrides applied.
     pub settings: Settings,
-}
-
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-impl RunConfig {
-    pub fn new(args: SummaryArgs, mut settings: Settings) -> Result<RunConfig, Error> {
-        // Flags override the environment.
-        if let Some(model) = args.model {
-            settings.model = model;
-        }
-        if let Some(url) = args.base_url {
-            settings.base_url = url;
-        }
-        if let Some(out) = args.out {
-            settings.data_dir = out;
-        }
-        if let Some(dir) = args.lens_dir {
-            settings.lens_dir = Some(dir);
-        }
-
-        let datasets: Vec<PathBuf> = split_list(&args.datasets)
-            .into_iter()
-            .map(PathBuf::from)
-            .collect();
-        let columns = split_list(&args.columns);
-        let lens_names = split_list(&args.lenses);
-        if datasets.is_empty() || columns.is_empty() || lens_names.is_empty() {
-            return Err(Error::Usage(
-                "summary needs DATASETS, COLUMNS and LENSES, each a comma-separated list, e.g. `classified summary data.jsonl text textbook_quality`".into(),
-            ));
-        }
-        if args.shuffle_buffer == 0 {
-            return Err(Error::Usage("--shuffle-buffer must be at least 1".into()));
-        }
-        if args.workers == 0 {
-            return Err(Error::Usage("--workers must be at least 1".into()));
-        }
-        for (flag, value) in [("--rpm", args.rpm), ("--tpm", args.tpm)] {
-            if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
-                return Err(Error::Usage(format!(
-                    "{flag} must be a number above 0 (a per-minute limit), or left out to follow the server's headers"
-                )));
-            }
-        }
-
-        if let Some(usd) = args.max_usd
-            && !(usd.is_finite() && usd > 0.0)
-        {
-            return Err(Error::Usage(format!(
-                "--max-usd {usd} is not a positive number of US dollars; give e.g. --max-usd 5"
-            )));
-        }
-
-        let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
-        let lenses = lens_names
-            .iter()
-            .map(|name| catalog.get(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        for lens in &lenses {
-            if lens.input_fields.len() != columns.len() {
-                return Err(Error::Usage(format!(
-                    "lens `{}` takes {} input field(s) ({}) but {} column(s) were given ({}); list one column per field, in that order",
-                    lens.name,
-                    lens.input_fields.len(),
-                    lens.input_fields.join(", "),
-                    columns.len(),
-                    columns.join(", ")
-                )));
-            }
-        }
-
-        let needs_model = lenses.iter().any(|l| l.kind != LensKind::Local);
-        // A self-hosted server (vLLM, Ollama, llama.cpp) usually wants no key; OpenAI always does.
-        if needs_model
-            && !args.dry_run
-            && settings.api_key.is_none()
-            && settings.base_url.trim_end_matches('/') == DEFAULT_BASE_URL
-        {
-            return Err(Error::Usage(
-                "no API key: set OPENAI_API_KEY (or OPENAI_KEY, also read from local.env), point OPENAI_BASE_URL at a server that needs none, or add --dry-run to see what would be sent".into(),
-            ));
-        }
-
-        Ok(RunConfig {
-            datasets,
-            columns,
-            lenses,
-            sample: match args.max {
-                Some(n) => Sample::Random { n, seed: args.seed },
-                None => Sample::All,
-            },
-            split: args.split,
-            hub: HubOptions {
-                config: args.config,
-                revision: args.revision,
-                stream: args.stream,
-                shuffle_buffer: args.shuffle_buffer,
-            },
-            limits: crate::model::Limits {
-                ceiling: args.workers,
-                rpm: args.rpm,
-                tpm: args.tpm,
-                structured: args.structured,
-            },
-            version: args.version,
-            dry_run: args.dry_run,
-            batch: args.batch,
-            max_usd: args.max_usd,
-            settings,
-        })
-    }
 }

@@ -39,16 +39,36 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    /// The run finished and wrote every output, but some rows failed (exit code 4).
+    #[error(
+        "{failed} of {rows} row(s) failed (reasons above and in the `error` column of the per-row Parquet files); rerunning the same command retries only them"
+    )]
+    RowsFailed { failed: u64, rows: u64 },
+    /// Ctrl-C (exit code 130).
+    #[error(
+        "interrupted; every answer received so far is cached, so rerunning the same command continues where this one stopped"
+    )]
+    Interrupted,
+    /// A bug in classified, not in the input (exit code 70).
+    #[error(
+        "internal error: {0}; this is a bug in classified, please report it with the command you ran"
+    )]
+    Internal(String),
 }
 
 impl Error {
-    /// The process exit code: 2 for bad input the user can fix, 3 for a run stopped at its
-    /// `--max-usd` budget, 5 for one stopped by the server's daily rate budget, 1 for everything else.
+    /// The process exit code (README, "Exit codes"): 2 for bad input the user can fix, 3 for a run
+    /// stopped at its `--max-usd` budget, 4 for a finished run in which some rows failed, 5 for one
+    /// stopped by the server's daily rate budget, 70 for a bug, 130 for Ctrl-C, 1 for everything
+    /// else (the API or the network refused the run).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Lens(_) | Error::Data(_) => 2,
             Error::Budget(_) => 3,
+            Error::RowsFailed { .. } => 4,
             Error::RateBudget(_) => 5,
+            Error::Internal(_) => 70,
+            Error::Interrupted => 130,
             Error::Hub(e) if e.is_input_error() => 2,
             _ => 1,
         }
@@ -56,3 +76,23 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_has_its_own_exit_code() {
+        let codes = [
+            Error::Usage("x".into()).exit_code(),
+            Error::Api("x".into()).exit_code(),
+            Error::Budget("x".into()).exit_code(),
+            Error::RowsFailed { failed: 1, rows: 2 }.exit_code(),
+            Error::Internal("x".into()).exit_code(),
+            Error::Interrupted.exit_code(),
+        ];
+        assert_eq!(codes, [2, 1, 3, 4, 70, 130]);
+        let text = Error::RowsFailed { failed: 1, rows: 2 }.to_string();
+        assert!(text.starts_with("1 of 2 row(s) failed"), "{text}");
+    }
+}

@@ -1,7 +1,7 @@
 //! Which reader opens a dataset argument: a local file or folder (`data/`), or a Hugging Face Hub
 //! dataset (`hub/`). A path that exists locally always wins over a Hub id of the same shape.
 
-use crate::config::{HubOptions, RunConfig};
+use crate::config::HubOptions;
 use crate::data::{self, Dataset, OpenOptions, Sample};
 use crate::error::Error;
 use crate::hub::{self, Hub, HubRequest};
@@ -19,17 +19,6 @@ pub struct Input {
     pub split: Option<String>,
     pub sample: Sample,
     pub hub: HubOptions,
-}
-
-impl Input {
-    pub fn new(config: &RunConfig) -> Input {
-        Input {
-            columns: config.columns.clone(),
-            split: config.split.clone(),
-            sample: config.sample.clone(),
-            hub: config.hub.clone(),
-        }
-    }
 }
 
 /// Opens one dataset argument. Blocking: call it off the async threads, inside the runtime.

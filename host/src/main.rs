@@ -1,5 +1,30 @@
-//! The `classified` command.
+//! The `classified` command: parse the arguments, pick the command once, run it, and turn a fatal
+//! error into one line and an exit code.
+//!
+//! The tests build this same file into their own copy of the program (`tests/src/bin/`).
 
-fn main() {
-    classified::cli::main();
+use clap::Parser;
+use classified::cli::{Cli, Command};
+use classified::commands;
+use classified::error::Error;
+use classified::lens::Catalog;
+use classified::settings::{Env, Settings};
+
+pub fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e}");
+        std::process::exit(e.exit_code());
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let settings = Settings::load(&Env::from_process()?)?;
+    match cli.command {
+        Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
+        Command::Batches(cmd) => commands::batches::run(cmd, &settings),
+        Command::Lenses(cmd) => {
+            let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
+            commands::lenses::run(cmd, &catalog)
+        }
+    }
 }

@@ -43,12 +43,27 @@ pub struct Settings {
     pub prices_file: Option<PathBuf>,
     /// Hugging Face Hub access (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME`, `HF_HUB_OFFLINE`).
     pub hub: crate::hub::HubSettings,
+    pub tuning: Tuning,
 }
+
+/// Numbers the tests and benchmarks turn down to run quickly; users never need them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// `CLASSIFIED_PLAN_ROWS`: rows per dataset a plain run plans for its estimate (default 1000).
+    pub plan_rows: u64,
+    /// `CLASSIFIED_BATCH_MAX_REQUESTS`: requests per Batch API file (default and most: 50,000).
+    pub batch_max_requests: usize,
+    /// `CLASSIFIED_BATCH_POLL_MS`: the first pause between batch polls (default 10 s).
+    pub batch_first_poll: Duration,
+}
+
+/// Looks a name up in the process environment (or a test's stand-in for it).
+type Lookup = Box<dyn Fn(&str) -> Option<String>>;
 
 /// Where setting values come from: the process environment, then `local.env`.
 pub struct Env {
     file: HashMap<String, String>,
-    process: Box<dyn Fn(&str) -> Option<String>>,
+    process: Lookup,
 }
 
 impl Env {
@@ -152,7 +167,36 @@ impl Settings {
             chunking,
             prices_file: env.get("CLASSIFIED_PRICES").map(PathBuf::from),
             hub: crate::hub::HubSettings::load(env)?,
+            tuning: Tuning::load(env)?,
         })
+    }
+}
+
+impl Tuning {
+    fn load(env: &Env) -> Result<Tuning, Error> {
+        let positive = "a whole number above 0";
+        let tuning = Tuning {
+            plan_rows: env.parse("CLASSIFIED_PLAN_ROWS", 1000, positive)?,
+            batch_max_requests: env.parse(
+                "CLASSIFIED_BATCH_MAX_REQUESTS",
+                crate::batch::jsonl::MAX_REQUESTS,
+                positive,
+            )?,
+            batch_first_poll: Duration::from_millis(env.parse(
+                "CLASSIFIED_BATCH_POLL_MS",
+                10_000,
+                positive,
+            )?),
+        };
+        if tuning.plan_rows == 0
+            || tuning.batch_max_requests == 0
+            || tuning.batch_first_poll.is_zero()
+        {
+            return Err(Error::Usage(
+                "CLASSIFIED_PLAN_ROWS, CLASSIFIED_BATCH_MAX_REQUESTS and CLASSIFIED_BATCH_POLL_MS must be above 0".into(),
+            ));
+        }
+        Ok(tuning)
     }
 }
 
@@ -198,6 +242,18 @@ mod tests {
         assert_eq!(s.base_url, DEFAULT_BASE_URL);
         assert_eq!(s.database(), PathBuf::from("data/classified.sqlite"));
         assert!(s.api_key.is_none());
+        assert_eq!(s.tuning.plan_rows, 1000);
+        assert_eq!(s.tuning.batch_first_poll, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn tuning_numbers_are_checked() {
+        let env = Env::from_pairs(&[("CLASSIFIED_PLAN_ROWS", "0")]);
+        let e = Settings::load(&env).unwrap_err().to_string();
+        assert!(e.contains("CLASSIFIED_PLAN_ROWS"), "{e}");
+        let env = Env::from_pairs(&[("CLASSIFIED_BATCH_POLL_MS", "soon")]);
+        let e = Settings::load(&env).unwrap_err().to_string();
+        assert!(e.contains("CLASSIFIED_BATCH_POLL_MS"), "{e}");
     }
 
     #[test]

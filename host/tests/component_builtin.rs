@@ -87,7 +87,7 @@ fn edu_value_validates_clamps_and_buckets_its_answers() {
     let e = stages
         .postprocess(2, r#"{"justification": "no score"}"#)
         .unwrap_err();
-    assert_eq!(e.kind, "plugin-error", "{e}");
+    assert_eq!(e.kind.name(), "plugin-error", "{e}");
     assert!(e.message.contains("educational_value"), "{}", e.message);
 
     let bucket = |v: f64| stages.bucket(0, &RowScores { scores: vec![v] }).unwrap();

@@ -69,7 +69,7 @@ fn python_example_lens_builds_and_runs() {
     let e = stages
         .postprocess(1, r#"{"educational_value": "lots"}"#)
         .unwrap_err();
-    assert_eq!(e.kind, "plugin-error", "{e}");
+    assert_eq!(e.kind.name(), "plugin-error", "{e}");
     assert!(
         e.message.contains("not a number from 0 to 5"),
         "{}",

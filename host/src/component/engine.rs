@@ -1,14 +1,16 @@
-//! The one wasmtime [`Engine`] of the process, with the clock thread that enforces time limits.
+//! The one wasmtime [`Engine`] of the process, with the clock thread that makes running calls
+//! check their time budget (`budget.rs`).
 
 use std::sync::OnceLock;
 use std::time::Duration;
 use wasmtime::{Config, Engine};
 
-/// How often the clock thread advances the engine's epoch: the granularity of time limits.
+/// How often the clock thread advances the engine's epoch: how often a running call checks its budget.
 pub const TICK: Duration = Duration::from_millis(10);
 
 /// The shared engine. Epoch interruption makes a running call check a deadline at every loop
-/// back-edge and function entry, which is how an endless loop in a component is stopped.
+/// back-edge and function entry; at each tick its callback compares the call's CPU time with its
+/// limit, which is how an endless loop in a component is stopped.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
@@ -30,9 +32,4 @@ pub fn engine() -> &'static Engine {
             .expect("can start the component clock thread");
         engine
     })
-}
-
-/// A time limit in epoch ticks, rounded up so that a limit is never shorter than asked.
-pub fn ticks(limit: Duration) -> u64 {
-    (limit.as_millis().div_ceil(TICK.as_millis())).max(1) as u64
 }

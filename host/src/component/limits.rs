@@ -1,13 +1,14 @@
-//! Per-call limits of a lens component: defaults, `config.json` overrides, host maximums, and the
-//! memory limiter that remembers when it said no.
+//! Limits of a lens component: per call (time, memory, output, prompts per row), per lens (the
+//! memory of all its instances, its bucket names); defaults, `config.json` overrides, host maximums.
 
 use serde_json::Value;
 use std::time::Duration;
 
 /// What a lens component may use per call. `config.json` may change each value up to [`MAXIMUM`]:
-/// `"limits": {"time_ms": 5000, "memory_mb": 256, "output_kb": 4096}`.
+/// `"limits": {"time_ms": 5000, "memory_mb": 256, "output_kb": 4096, "prompts_per_row": 5000}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// CPU time of one call, plus any time it sleeps (see `budget.rs`).
     pub time_ms: u64,
     /// The first call on a fresh instance also pays for the component's start-up (Python: ~1 s).
     pub first_call_ms: u64,
@@ -15,6 +16,8 @@ pub struct Limits {
     pub output_kb: u64,
     /// Plugin log (its `log` calls plus stdout and stderr) kept per row; the rest is dropped.
     pub log_kb: u64,
+    /// Prompts `preprocess` may make of one row (each is a model request).
+    pub prompts_per_row: u64,
 }
 
 pub const DEFAULT: Limits = Limits {
@@ -23,6 +26,7 @@ pub const DEFAULT: Limits = Limits {
     memory_mb: 64,
     output_kb: 1024,
     log_kb: 64,
+    prompts_per_row: 1_000,
 };
 pub const MAXIMUM: Limits = Limits {
     time_ms: 60_000,
@@ -30,7 +34,15 @@ pub const MAXIMUM: Limits = Limits {
     memory_mb: 4096,
     output_kb: 65_536,
     log_kb: 64,
+    prompts_per_row: 100_000,
 };
+
+/// The most memory all instances of one lens may hold together, whatever `memory_mb` says.
+pub const TOTAL_MEMORY_MB: u64 = 4096;
+
+/// The most bucket names a component may declare, and the longest name in bytes.
+pub const BUCKET_NAMES: usize = 64;
+pub const BUCKET_NAME_BYTES: usize = 64;
 
 impl Limits {
     /// The limits of a lens, from its config.json. An unknown key or a value that is not a positive
@@ -48,9 +60,10 @@ impl Limits {
                 "time_ms" => (&mut limits.time_ms, MAXIMUM.time_ms),
                 "memory_mb" => (&mut limits.memory_mb, MAXIMUM.memory_mb),
                 "output_kb" => (&mut limits.output_kb, MAXIMUM.output_kb),
+                "prompts_per_row" => (&mut limits.prompts_per_row, MAXIMUM.prompts_per_row),
                 other => {
                     return Err(format!(
-                        "\"limits\" has an unknown key {other:?}; use time_ms, memory_mb or output_kb"
+                        "\"limits\" has an unknown key {other:?}; use time_ms, memory_mb, output_kb or prompts_per_row"
                     ));
                 }
             };
@@ -83,44 +96,13 @@ impl Limits {
     pub fn output_bytes(&self) -> usize {
         (self.output_kb as usize).saturating_mul(1 << 10)
     }
-}
 
-/// Caps the linear memory of a component instance and records that a request was refused: a Rust
-/// guest reacts to a refused `memory.grow` by aborting, which otherwise looks like any other crash.
-pub struct MemoryLimiter {
-    max_bytes: usize,
-    pub hit: bool,
-}
-
-impl MemoryLimiter {
-    pub fn new(max_bytes: usize) -> Self {
-        MemoryLimiter {
-            max_bytes,
-            hit: false,
-        }
-    }
-}
-
-impl wasmtime::ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
-        self.hit |= !allowed;
-        Ok(allowed)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        // Tables hold function references; a million is far beyond any real lens.
-        Ok(desired <= 1_000_000)
+    /// What all of a lens's instances may hold together: one per component thread at its own
+    /// limit, but never more than [`TOTAL_MEMORY_MB`] (nor less than one instance's limit).
+    pub fn total_memory_mb(&self, instances: usize) -> u64 {
+        (self.memory_mb.saturating_mul(instances as u64))
+            .min(TOTAL_MEMORY_MB)
+            .max(self.memory_mb)
     }
 }
 
@@ -142,6 +124,22 @@ mod tests {
             Limits::from_config(&json!({"limits": {"memory_mb": 999999}}))
                 .unwrap_err()
                 .contains("4096")
+        );
+        let l = Limits::from_config(&json!({"limits": {"prompts_per_row": 50000}})).unwrap();
+        assert_eq!(l.prompts_per_row, 50_000);
+        assert!(
+            Limits::from_config(&json!({"limits": {"prompts_per_row": 100001}}))
+                .unwrap_err()
+                .contains("from 1 to 100000")
+        );
+        assert_eq!(DEFAULT.total_memory_mb(2), 128);
+        assert_eq!(
+            Limits {
+                memory_mb: 4096,
+                ..DEFAULT
+            }
+            .total_memory_mb(8),
+            4096
         );
         assert!(
             Limits::from_config(&json!({"limits": {"cpu": 1}}))

@@ -2,11 +2,15 @@
 //! "lens.wasm"`) that replaces any of the preprocess, postprocess, bucket and score stages.
 //!
 //! One file per job: `engine.rs` (the engine and its clock), `cache.rs` (compiled components on disk),
-//! `sandbox.rs` (WASI, deny by default), `state.rs` (what a Store holds, the host functions),
-//! `limits.rs`, `error.rs` (the typed plugin error and its sentence), `versions.rs` + one adapter per
-//! WIT version (`v0_1_0.rs`), `loaded.rs` (a linked component and its pool of instances) and
-//! `stages.rs` (the [`Stages`] it backs). `builtin.rs` embeds the built-in lenses' components.
+//! `runner.rs` (the threads calls run on, one per core), `budget.rs` (a call's time: CPU time plus
+//! sleeps), `memory.rs` (per-instance and per-lens memory), `sandbox.rs` (WASI, deny by default,
+//! sleeps charged to the budget), `state.rs` (what a Store holds, the host functions; `tokens.rs`
+//! for the token ones), `limits.rs`, `error.rs` (the typed plugin error and its sentence),
+//! `versions.rs` + one adapter per WIT version (`v0_1_0.rs`), `loaded.rs` (a linked component and
+//! its pool of instances) and `stages.rs` (the [`Stages`] it backs, checking what comes back).
+//! `builtin.rs` embeds the built-in lenses' components.
 
+mod budget;
 mod builtin;
 mod cache;
 mod engine;
@@ -14,9 +18,12 @@ mod error;
 mod guest;
 mod limits;
 mod loaded;
+mod memory;
+mod runner;
 mod sandbox;
 mod stages;
 mod state;
+mod tokens;
 mod v0_1_0;
 mod versions;
 

@@ -1,10 +1,14 @@
 //! The linker a lens component is instantiated with: WASI as a deny-by-default sandbox, plus the
-//! lens interface's host functions (added by the WIT version's adapter).
+//! lens interface's host functions (added by the WIT version's adapter). WASI's sleeps are replaced
+//! by ones charged to the call's time limit.
 
 use super::engine::engine;
 use super::state::State;
+use std::time::Duration;
+use wasmtime::StoreContextMut;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker, ResourceType};
+use wasmtime::component::{Component, Linker, Resource, ResourceType};
+use wasmtime_wasi::p2::DynPollable;
 
 /// WASI interfaces that reach outside the sandbox, and how a denial is described.
 const DENIED: [(&str, &str); 2] = [
@@ -25,6 +29,11 @@ pub fn linker(component: &Component) -> wasmtime::Result<Linker<State>> {
     let mut linker = Linker::<State>::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     linker.allow_shadowing(true);
+    for (import, _) in component.component_type().imports(engine) {
+        if import.starts_with("wasi:clocks/monotonic-clock@") {
+            timed_sleeps(&mut linker, import)?;
+        }
+    }
     for (import, item) in component.component_type().imports(engine) {
         let Some(&(_, what)) = DENIED.iter().find(|(prefix, _)| import.starts_with(prefix)) else {
             continue;
@@ -50,6 +59,39 @@ pub fn linker(component: &Component) -> wasmtime::Result<Linker<State>> {
     }
     linker.allow_shadowing(false);
     Ok(linker)
+}
+
+/// `wasi:clocks/monotonic-clock`'s subscriptions (every guest's `sleep`), under the exact name the
+/// component imports: the wait is charged to the call's time limit before it starts, and one that
+/// does not fit stops the call at once (see `budget.rs`). Without this, a sleep blocks the thread
+/// outside any limit: `sleep(86400)` would hang the run. The whole interface is defined, since the
+/// component's version may not be the one WASI's definition carries.
+fn timed_sleeps(linker: &mut Linker<State>, import: &str) -> wasmtime::Result<()> {
+    type Pollable = wasmtime::Result<(Resource<DynPollable>,)>;
+    let mut scope = linker.instance(import)?;
+    scope.func_wrap(
+        "now",
+        |store: StoreContextMut<'_, State>, (): ()| -> wasmtime::Result<(u64,)> {
+            Ok((store.data().clock_now(),))
+        },
+    )?;
+    scope.func_wrap(
+        "resolution",
+        |_: StoreContextMut<'_, State>, (): ()| -> wasmtime::Result<(u64,)> { Ok((1,)) },
+    )?;
+    scope.func_wrap(
+        "subscribe-duration",
+        |mut store: StoreContextMut<'_, State>, (nanos,): (u64,)| -> Pollable {
+            Ok((store.data_mut().sleep_for(Duration::from_nanos(nanos))?,))
+        },
+    )?;
+    scope.func_wrap(
+        "subscribe-instant",
+        |mut store: StoreContextMut<'_, State>, (when,): (u64,)| -> Pollable {
+            Ok((store.data_mut().sleep_until(when)?,))
+        },
+    )?;
+    Ok(())
 }
 
 /// The resource type of denied interfaces: no value of it is ever created.

@@ -1,5 +1,7 @@
 //! [`Stages`] backed by a lens's component: each stage it implements runs in the sandbox, the others
-//! (and any it answers `unsupported`) fall back to the native defaults.
+//! fall back to the native defaults, and so does any one call it answers `unsupported` (that call
+//! only). What comes back is checked: prompts per row, score labels, each score against
+//! function.json, bucket names.
 
 use super::error::Kind;
 use super::guest::{self, Answer, OutputSize, Refusal, Scored};
@@ -9,23 +11,11 @@ use super::versions::Instance;
 use crate::pipeline::{
     ChunkScores, Inputs, Native, Prepared, RowScores, Stage, StageContext, StageError, Stages,
 };
-use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::Store;
 
 pub struct ComponentStages {
     native: Native,
     pub loaded: Loaded,
-    /// Per stage: the component listed it but answered `unsupported`, so the native default runs from now on.
-    declined: [AtomicBool; 4],
-}
-
-fn slot(stage: Stage) -> usize {
-    match stage {
-        Stage::Preprocess => 0,
-        Stage::Postprocess => 1,
-        Stage::Bucket => 2,
-        _ => 3,
-    }
 }
 
 impl ComponentStages {
@@ -33,21 +23,20 @@ impl ComponentStages {
         ComponentStages {
             native: Native(ctx),
             loaded,
-            declined: Default::default(),
         }
     }
 
     fn implements(&self, stage: Stage) -> bool {
         self.loaded.info.stages.contains(&stage)
-            && !self.declined[slot(stage)].load(Ordering::Relaxed)
     }
 
-    /// Run `stage` on the component. `None` means "use the native default".
-    fn run<T: OutputSize>(
+    /// Run `stage` on the component. `None` means "use the native default", for this call only:
+    /// the stage is not listed, or the component answered `unsupported` this time.
+    fn run<T: OutputSize + Send>(
         &self,
         stage: Stage,
         row: u64,
-        f: impl FnOnce(&Instance, &mut Store<State>) -> wasmtime::Result<Answer<T>>,
+        f: impl FnOnce(&Instance, &mut Store<State>) -> wasmtime::Result<Answer<T>> + Send,
     ) -> Option<Result<(T, String), StageError>> {
         if !self.implements(stage) {
             return None;
@@ -65,10 +54,7 @@ impl ComponentStages {
         }
         match answer {
             Ok(value) => Some(Ok((value, log))),
-            Err(Refusal::Unsupported) => {
-                self.declined[slot(stage)].store(true, Ordering::Relaxed);
-                None
-            }
+            Err(Refusal::Unsupported) => None,
             Err(Refusal::Failed(message)) => Some(Err(self
                 .loaded
                 .refused(stage, row, Kind::PluginError, message, log)
@@ -114,6 +100,24 @@ impl Stages for ComponentStages {
                 "no prompt inputs (to leave a row out, return skip with a reason)".into(),
                 log,
             )),
+            guest::Prepared::Inputs(inputs)
+                if inputs.len() as u64 > self.loaded.limits.prompts_per_row =>
+            {
+                let limits = &self.loaded.limits;
+                let max = super::limits::MAXIMUM.prompts_per_row;
+                Err(self.bad_output(
+                    Stage::Preprocess,
+                    row,
+                    format!(
+                        "{} prompts for one row, more than its limit of {}; raise \"limits\": \
+                         {{\"prompts_per_row\": ...}} in the lens's config.json (at most {max}) \
+                         if the lens really needs that many model requests per row",
+                        inputs.len(),
+                        limits.prompts_per_row
+                    ),
+                    log,
+                ))
+            }
             guest::Prepared::Inputs(inputs) => {
                 let parsed: Result<Vec<Inputs>, _> =
                     inputs.iter().map(|i| serde_json::from_str(i)).collect();
@@ -184,6 +188,21 @@ impl Stages for ComponentStages {
     fn score(&self, row: u64, fields: &Inputs) -> Result<ChunkScores, StageError> {
         let json = serde_json::to_string(fields).expect("a string map serializes");
         let Some(result) = self.run(Stage::Score, row, |i, s| i.score(s, row, &json)) else {
+            if self.implements(Stage::Score) {
+                // Answered `unsupported` for this row, and there is no native way to score it.
+                return Err(self
+                    .loaded
+                    .refused(
+                        Stage::Score,
+                        row,
+                        Kind::PluginError,
+                        "answered `unsupported` for this row, and scoring has no native default \
+                         to fall back on"
+                            .into(),
+                        String::new(),
+                    )
+                    .into());
+            }
             return self.native.score(row, fields);
         };
         let (scored, log) = result?;
@@ -191,28 +210,40 @@ impl Stages for ComponentStages {
     }
 }
 
-/// Put named scores in the lens's label order: every score label present once, no unknown label,
-/// every value finite. Rationales the component leaves out are empty.
+/// Put named scores in the lens's label order: every score label present exactly once, no unknown
+/// label, every value what function.json allows (finite, range, integer, enum); rationales named
+/// once at most. Rationales the component leaves out are empty.
 pub fn align(lens: &crate::lens::Lens, scored: Scored) -> Result<ChunkScores, String> {
-    for (label, value) in &scored.scores {
+    for (i, (label, value)) in scored.scores.iter().enumerate() {
         if !lens.score_labels.contains(label) {
             return Err(format!(
                 "score {label:?}, which function.json does not list (scores: {})",
                 lens.score_labels.join(", ")
             ));
         }
-        if !value.is_finite() {
+        if scored.scores[..i].iter().any(|(l, _)| l == label) {
+            return Err(format!(
+                "score {label:?} more than once ({} scores for {} labels)",
+                scored.scores.len(),
+                lens.score_labels.len()
+            ));
+        }
+        let spec = lens.score_labels.iter().position(|l| l == label);
+        if let Some(spec) = spec.and_then(|i| lens.score_specs.get(i)) {
+            spec.check(*value)?;
+        } else if !value.is_finite() {
             return Err(format!("score {label:?} = {value}, which is not a number"));
         }
     }
-    if let Some((label, _)) = scored
-        .rationales
-        .iter()
-        .find(|(l, _)| !lens.rationale_labels.contains(l))
-    {
-        return Err(format!(
-            "rationale {label:?}, which function.json does not list as a required string"
-        ));
+    for (i, (label, _)) in scored.rationales.iter().enumerate() {
+        if !lens.rationale_labels.contains(label) {
+            return Err(format!(
+                "rationale {label:?}, which function.json does not list as a required string"
+            ));
+        }
+        if scored.rationales[..i].iter().any(|(l, _)| l == label) {
+            return Err(format!("rationale {label:?} more than once"));
+        }
     }
     let scores = lens
         .score_labels

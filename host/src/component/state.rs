@@ -1,12 +1,16 @@
 //! What each component instance's `Store` holds, and the host functions every WIT version offers.
 
-use super::limits::{Limits, MemoryLimiter};
+use super::budget::{Budget, OutOfTime};
+use super::limits::Limits;
+use super::memory::{MemoryLimiter, Total};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use wasmtime::component::Resource;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
-use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
-use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamError};
+use wasmtime_wasi::{HostMonotonicClock, ResourceTable, WasiCtx, WasiCtxView, WasiView};
 
 /// What every instance of one lens shares.
 pub struct Shared {
@@ -14,6 +18,8 @@ pub struct Shared {
     pub config: String,
     /// The run's tokenizer, behind `count-tokens` and `truncate-tokens`.
     pub bpe: &'static tiktoken_rs::CoreBPE,
+    /// The memory all instances of the lens hold together.
+    pub memory: Arc<Total>,
 }
 
 /// The data of one `Store`: one component instance, used by one worker at a time.
@@ -25,6 +31,10 @@ pub struct State {
     pub shared: Arc<Shared>,
     /// Set when the component reached for a file or the network ("a file", "the network").
     pub denied: Option<&'static str>,
+    /// The time budget of the call in progress.
+    pub budget: Budget,
+    /// Zero of the component's monotonic clock, to turn `subscribe-instant` into a duration.
+    clock_zero: Instant,
 }
 
 impl State {
@@ -32,9 +42,11 @@ impl State {
     /// stdout and stderr go to the plugin log.
     pub fn new(shared: Arc<Shared>, limits: &Limits) -> State {
         let log = PluginLog::new(limits.log_kb as usize * 1024);
+        let clock_zero = Instant::now();
         let wasi = WasiCtx::builder()
             .stdout(LogPipe(log.clone()))
             .stderr(LogPipe(log.clone()))
+            .monotonic_clock(Monotonic(clock_zero))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -42,30 +54,79 @@ impl State {
         State {
             wasi,
             table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(limits.memory_bytes()),
+            limiter: MemoryLimiter::new(limits.memory_bytes(), shared.memory.clone()),
             log,
             shared,
             denied: None,
+            budget: Budget::start(limits.time(true)),
+            clock_zero,
         }
     }
 
-    // The host functions of the lens interface, shared by every WIT version's adapter.
+    // The host functions of the lens interface, shared by every WIT version's adapter. The dear
+    // ones work inside the call's time budget.
 
     pub fn log_line(&mut self, level: &str, message: &str) {
         self.log.push(&format!("[{level}] {message}\n"));
     }
 
-    pub fn tokens_in(&mut self, text: &str) -> u32 {
-        u32::try_from(crate::pipeline::chunk::count_tokens(self.shared.bpe, text))
-            .unwrap_or(u32::MAX)
+    pub fn tokens_in(&mut self, text: &str) -> wasmtime::Result<u32> {
+        let n = super::tokens::count(self.shared.bpe, text, &mut self.budget)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    pub fn truncate(&mut self, text: &str, max: u32) -> String {
-        crate::pipeline::chunk::truncate_to_tokens(self.shared.bpe, text, max as usize).to_string()
+    pub fn truncate(&mut self, text: &str, max: u32) -> wasmtime::Result<String> {
+        let kept = super::tokens::truncate(self.shared.bpe, text, max as usize, &mut self.budget)?;
+        Ok(kept.to_string())
     }
 
     pub fn config_json(&mut self) -> String {
         self.shared.config.clone()
+    }
+
+    // WASI's sleeps (`wasi:clocks/monotonic-clock` subscriptions), charged to the call's budget
+    // when asked for; `sandbox.rs` puts these in place of WASI's own.
+
+    /// A pollable that is ready after `duration`, if the call's budget has room for that wait.
+    pub fn sleep_for(&mut self, duration: Duration) -> wasmtime::Result<Resource<DynPollable>> {
+        self.budget.sleep(duration).map_err(|_| OutOfTime)?;
+        let until = tokio::time::Instant::now() + duration;
+        let sleep = self.table.push(Sleep(until))?;
+        wasmtime_wasi::p2::subscribe(&mut self.table, sleep)
+    }
+
+    /// `subscribe-instant`: a sleep until the component's clock reads `when` (nanoseconds).
+    pub fn sleep_until(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = self.clock_now();
+        self.sleep_for(Duration::from_nanos(when.saturating_sub(now)))
+    }
+
+    /// The component's monotonic clock, in nanoseconds.
+    pub fn clock_now(&self) -> u64 {
+        Monotonic(self.clock_zero).now()
+    }
+}
+
+/// The component's monotonic clock: nanoseconds since its instance was made.
+struct Monotonic(Instant);
+
+impl HostMonotonicClock for Monotonic {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A wait the budget has already paid for.
+struct Sleep(tokio::time::Instant);
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Sleep {
+    async fn ready(&mut self) {
+        tokio::time::sleep_until(self.0).await
     }
 }
 

@@ -7,7 +7,15 @@ use crate::pipeline::Stage;
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
-wasmtime::component::bindgen!({ path: "../wit/v0.1.0", world: "lens" });
+// The token functions may trap: they stop the call when its time budget is spent.
+wasmtime::component::bindgen!({
+    path: "../wit/v0.1.0",
+    world: "lens",
+    imports: {
+        "classified:lens/host.count-tokens": trappable,
+        "classified:lens/host.truncate-tokens": trappable,
+    },
+});
 
 use self::classified::lens::host;
 use exports::classified::lens::stages as wit;
@@ -26,11 +34,11 @@ impl host::Host for State {
         self.log_line(level, &message)
     }
 
-    fn count_tokens(&mut self, text: String) -> u32 {
+    fn count_tokens(&mut self, text: String) -> wasmtime::Result<u32> {
         self.tokens_in(&text)
     }
 
-    fn truncate_tokens(&mut self, text: String, max: u32) -> String {
+    fn truncate_tokens(&mut self, text: String, max: u32) -> wasmtime::Result<String> {
         self.truncate(&text, max)
     }
 

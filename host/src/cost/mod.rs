@@ -1,12 +1,21 @@
 //! Cost: the price table ([`prices`]), the estimate printed before a run ([`Estimate`]) and the
-//! `--max-usd` budget ([`budget`]); [`run`] applies them to a `summary` run.
+//! `--max-usd` budget ([`budget`]). Plain values in, plain values out: `crate::run` applies them
+//! to a `summary` run.
 
 pub mod budget;
 pub mod prices;
-pub mod run;
 
 pub use budget::Budget;
 pub use prices::{Price, PriceTable, unknown_price_hint};
+
+/// What a planning pass counted over some rows: the input of [`Estimate::add`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Planned {
+    pub prompts: u64,
+    pub cache_hits: u64,
+    /// Tokens of the prompts the cache could not answer.
+    pub prompt_tokens: u64,
+}
 
 /// What a run is expected to send and cost, from its planning pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,11 +51,11 @@ impl Estimate {
         }
     }
 
-    /// Add one planned dataset: its summed `usage` over `seen` rows, scaled up to `total` rows
+    /// Add one planned dataset: what was counted over `seen` rows, scaled up to `total` rows
     /// when the plan stopped early (`limited`).
     pub fn add(
         &mut self,
-        usage: &crate::pipeline::rate::Usage,
+        usage: &Planned,
         seen: u64,
         total: Option<u64>,
         limited: bool,

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, Reader, ReaderBuilder};
 
+use super::row_loop::{Records, RowLoop};
 use super::sample::{Picked, Picker};
 use super::{
     DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
@@ -57,16 +58,17 @@ pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
     Ok(Dataset {
         name: display_name(path),
         total_rows,
-        rows: Box::new(CsvRows {
-            path: path.to_path_buf(),
-            rdr,
-            record: ByteRecord::new(),
-            columns: opts.columns.to_vec(),
-            positions,
+        rows: Box::new(RowLoop::new(
+            CsvRecords {
+                path: path.to_path_buf(),
+                rdr,
+                record: ByteRecord::new(),
+                malformed: None,
+                columns: opts.columns.to_vec(),
+                positions,
+            },
             picker,
-            row: 0,
-            done: false,
-        }),
+        )),
     })
 }
 
@@ -108,19 +110,34 @@ fn csv_error(path: &Path, e: csv::Error) -> DataError {
     }
 }
 
-struct CsvRows {
+/// The records of a CSV file, as [`Records`].
+struct CsvRecords {
     path: PathBuf,
     rdr: CsvReader,
     record: ByteRecord,
+    /// Why the record just passed could not be parsed (it still counts as a row).
+    malformed: Option<csv::Error>,
     columns: Vec<String>,
     positions: Vec<usize>,
-    picker: Option<Picker>,
-    row: u64,
-    done: bool,
 }
 
-impl CsvRows {
-    fn row(&self, index: u64) -> Result<Row, DataError> {
+impl Records for CsvRecords {
+    fn advance(&mut self, _wanted: bool) -> Result<bool, DataError> {
+        self.malformed = None;
+        match self.rdr.read_byte_record(&mut self.record) {
+            Ok(more) => Ok(more),
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => Err(csv_error(&self.path, e)),
+            Err(e) => {
+                self.malformed = Some(e);
+                Ok(true)
+            }
+        }
+    }
+
+    fn row(&mut self, index: u64) -> Result<Row, DataError> {
+        if let Some(e) = self.malformed.take() {
+            return Err(csv_error(&self.path, e));
+        }
         let mut values = Vec::with_capacity(self.positions.len());
         for (&pos, column) in self.positions.iter().zip(&self.columns) {
             let field = self.record.get(pos).unwrap_or_default();
@@ -138,39 +155,6 @@ impl CsvRows {
             }
         }
         Ok(Row { index, values })
-    }
-}
-
-impl Iterator for CsvRows {
-    type Item = Result<Row, DataError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            if self.picker.as_ref().is_some_and(Picker::finished) {
-                break;
-            }
-            let result = self.rdr.read_byte_record(&mut self.record);
-            let index = self.row;
-            match result {
-                Ok(false) => break,
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    self.done = true;
-                    return Some(Err(csv_error(&self.path, e)));
-                }
-                Ok(true) | Err(_) => self.row += 1,
-            }
-            if let Some(picker) = &mut self.picker
-                && !picker.take(index)
-            {
-                continue;
-            }
-            return Some(match result {
-                Ok(_) => self.row(index),
-                Err(e) => Err(csv_error(&self.path, e)),
-            });
-        }
-        self.done = true;
-        None
     }
 }
 

@@ -7,7 +7,9 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::jsonl::{self, cells_to_row, json_reason, object_keys, parse_object};
+use super::json_object::{cells_to_row, json_reason, object_keys, parse_object};
+use super::jsonl;
+use super::row_loop::{Records, RowLoop};
 use super::sample::{Picked, Picker};
 use super::{
     DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
@@ -45,14 +47,15 @@ pub(crate) fn open(source: &Source, opts: &OpenOptions) -> Result<Dataset, DataE
     Ok(Dataset {
         name: display_name(path),
         total_rows,
-        rows: Box::new(JsonRows {
-            elements,
-            buf,
-            columns: opts.columns.to_vec(),
+        rows: Box::new(RowLoop::new(
+            JsonRecords {
+                elements,
+                buf,
+                start_line: 0,
+                columns: opts.columns.to_vec(),
+            },
             picker,
-            row: 0,
-            done: false,
-        }),
+        )),
     })
 }
 
@@ -81,45 +84,33 @@ fn element_error(path: &Path, start_line: u64, e: &serde_json::Error) -> DataErr
     DataError::invalid_line(path, line, FORMAT, json_reason(e, false))
 }
 
-struct JsonRows {
+/// The elements of a JSON array, as [`Records`].
+struct JsonRecords {
     elements: Elements,
+    /// The bytes of the element just passed, when it was wanted.
     buf: Vec<u8>,
+    /// The line the element just passed starts on.
+    start_line: u64,
     columns: Vec<String>,
-    picker: Option<Picker>,
-    row: u64,
-    done: bool,
 }
 
-impl Iterator for JsonRows {
-    type Item = Result<Row, DataError>;
+impl Records for JsonRecords {
+    fn advance(&mut self, wanted: bool) -> Result<bool, DataError> {
+        let out = if wanted { Some(&mut self.buf) } else { None };
+        Ok(match self.elements.next(out)? {
+            Some(line) => {
+                self.start_line = line;
+                true
+            }
+            None => false,
+        })
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            if self.picker.as_ref().is_some_and(Picker::finished) {
-                break;
-            }
-            let index = self.row;
-            let wanted = self.picker.as_mut().is_none_or(|p| p.take(index));
-            let out = if wanted { Some(&mut self.buf) } else { None };
-            let start_line = match self.elements.next(out) {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-            };
-            self.row += 1;
-            if !wanted {
-                continue;
-            }
-            return Some(match parse_object(&self.buf, &self.columns) {
-                Ok(cells) => cells_to_row(index, cells, &self.columns),
-                Err(e) => Err(element_error(&self.elements.path, start_line, &e)),
-            });
+    fn row(&mut self, index: u64) -> Result<Row, DataError> {
+        match parse_object(&self.buf, &self.columns) {
+            Ok(cells) => cells_to_row(index, cells, &self.columns),
+            Err(e) => Err(element_error(&self.elements.path, self.start_line, &e)),
         }
-        self.done = true;
-        None
     }
 }
 

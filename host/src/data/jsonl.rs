@@ -1,14 +1,13 @@
 //! JSON Lines (`.jsonl`, `.ndjson`, and `.json` files holding one object per line).
 //!
-//! Rows are the non-blank lines. Each line is parsed with a visitor that keeps only the
-//! requested keys and skips every other value without building it.
+//! Rows are the non-blank lines; `json_object.rs` reads each line's object.
 
-use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-
+use super::json_object::{cells_to_row, json_reason, object_keys, parse_object};
+use super::row_loop::{Records, RowLoop};
 use super::sample::{Picked, Picker};
 use super::{
     DataError, Dataset, OpenOptions, Row, Source, check_columns, counts_up_front, display_name,
@@ -51,15 +50,15 @@ fn open_lines(source: &Source, opts: &OpenOptions, text: bool) -> Result<Dataset
     Ok(Dataset {
         name: display_name(path),
         total_rows,
-        rows: Box::new(JsonlRows {
-            path: path.to_path_buf(),
-            lines,
-            columns: opts.columns.to_vec(),
+        rows: Box::new(RowLoop::new(
+            JsonlRecords {
+                path: path.to_path_buf(),
+                lines,
+                columns: opts.columns.to_vec(),
+                text,
+            },
             picker,
-            row: 0,
-            done: false,
-            text,
-        }),
+        )),
     })
 }
 
@@ -88,27 +87,13 @@ fn line_error(path: &Path, line: u64, e: &serde_json::Error) -> DataError {
     DataError::invalid_line(path, line, FORMAT, json_reason(e, false))
 }
 
-/// serde_json's message without its " at line L column C" suffix, plus the column if wanted.
-pub(crate) fn json_reason(e: &serde_json::Error, with_line: bool) -> String {
-    let text = e.to_string();
-    let msg = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    if e.column() == 0 {
-        msg.to_string()
-    } else if with_line {
-        format!("{msg} at line {} column {}", e.line(), e.column())
-    } else {
-        format!("{msg} at column {}", e.column())
-    }
-}
-
 /// Reads non-blank lines, tracking 1-based line numbers and stripping a leading BOM.
 pub(crate) struct Lines {
     source: Source,
     reader: BufReader<Box<dyn Read + Send>>,
     buf: Vec<u8>,
+    /// Where the line last returned lies in `buf`.
+    line: Range<usize>,
     /// Number of the line last returned (1-based).
     pub(crate) line_no: u64,
 }
@@ -119,6 +104,7 @@ impl Lines {
             source: source.clone(),
             reader: BufReader::with_capacity(256 * 1024, source.open_text()?),
             buf: Vec::new(),
+            line: 0..0,
             line_no: 0,
         })
     }
@@ -150,288 +136,52 @@ impl Lines {
             while end > start && matches!(self.buf[end - 1], b'\n' | b'\r') {
                 end -= 1;
             }
+            self.line = start..end;
             return Ok(Some(&self.buf[start..end]));
         }
     }
+
+    /// The line [`Lines::next_line`] returned last.
+    fn current(&self) -> &[u8] {
+        &self.buf[self.line.clone()]
+    }
 }
 
-struct JsonlRows {
+/// The lines of a JSON Lines or text file, as [`Records`].
+struct JsonlRecords {
     path: PathBuf,
     lines: Lines,
     columns: Vec<String>,
-    picker: Option<Picker>,
-    row: u64,
-    done: bool,
     /// A `.txt` file: the line itself is the `text` column.
     text: bool,
 }
 
-impl Iterator for JsonlRows {
-    type Item = Result<Row, DataError>;
+impl Records for JsonlRecords {
+    fn advance(&mut self, _wanted: bool) -> Result<bool, DataError> {
+        match self.lines.next_line() {
+            Ok(line) => Ok(line.is_some()),
+            Err(e) => Err(DataError::io(&self.path, e)),
+        }
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            if self.picker.as_ref().is_some_and(Picker::finished) {
-                break;
-            }
-            let line = match self.lines.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => break,
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(DataError::io(&self.path, e)));
-                }
-            };
-            let index = self.row;
-            self.row += 1;
-            if let Some(picker) = &mut self.picker
-                && !picker.take(index)
-            {
-                continue;
-            }
-            if self.text {
-                let value = String::from_utf8_lossy(line).into_owned();
-                return Some(Ok(Row {
-                    index,
-                    values: self.columns.iter().map(|_| Some(value.clone())).collect(),
-                }));
-            }
-            return Some(match parse_object(line, &self.columns) {
-                Ok(cells) => cells_to_row(index, cells, &self.columns),
-                Err(e) => Err(DataError::invalid_line(
-                    &self.path,
-                    self.lines.line_no,
-                    FORMAT,
-                    json_reason(&e, false),
-                )),
+    fn row(&mut self, index: u64) -> Result<Row, DataError> {
+        let line = self.lines.current();
+        if self.text {
+            let value = String::from_utf8_lossy(line).into_owned();
+            return Ok(Row {
+                index,
+                values: self.columns.iter().map(|_| Some(value.clone())).collect(),
             });
         }
-        self.done = true;
-        None
-    }
-}
-
-/// A requested value of one JSON object.
-#[derive(Debug, Clone, Default)]
-pub(crate) enum Cell {
-    #[default]
-    Missing,
-    Null,
-    Text(String),
-    /// Not text: the kind of value found ("a number", ...).
-    Other(&'static str),
-}
-
-/// Turns parsed cells into a row, or an error naming the first non-text value.
-pub(crate) fn cells_to_row(
-    index: u64,
-    cells: Vec<Cell>,
-    columns: &[String],
-) -> Result<Row, DataError> {
-    let mut values = Vec::with_capacity(cells.len());
-    for (cell, column) in cells.into_iter().zip(columns) {
-        values.push(match cell {
-            Cell::Missing | Cell::Null => None,
-            Cell::Text(s) => Some(s),
-            Cell::Other(found) => {
-                return Err(DataError::ValueType {
-                    row: index,
-                    column: column.clone(),
-                    found,
-                });
-            }
-        });
-    }
-    Ok(Row { index, values })
-}
-
-/// Parses one JSON object, keeping the requested columns (aligned with `columns`).
-pub(crate) fn parse_object(
-    json: &[u8],
-    columns: &[String],
-) -> Result<Vec<Cell>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let cells = RowSeed { columns }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(cells)
-}
-
-/// The keys of one JSON object, in order.
-pub(crate) fn object_keys(json: &[u8]) -> Result<Vec<String>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let keys = KeysSeed.deserialize(&mut de)?;
-    de.end()?;
-    Ok(keys)
-}
-
-struct RowSeed<'a> {
-    columns: &'a [String],
-}
-
-impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
-    type Value = Vec<Cell>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowSeed<'_> {
-    type Value = Vec<Cell>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut cells: Vec<Cell> = (0..self.columns.len()).map(|_| Cell::Missing).collect();
-        while let Some(slot) = map.next_key_seed(KeySeed {
-            columns: self.columns,
-        })? {
-            match slot {
-                Some(i) => {
-                    let cell = map.next_value_seed(CellSeed)?;
-                    // A column requested twice gets the value twice.
-                    let name = &self.columns[i];
-                    for (slot, column) in cells.iter_mut().zip(self.columns).skip(i + 1) {
-                        if column == name {
-                            *slot = cell.clone();
-                        }
-                    }
-                    cells[i] = cell;
-                }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+        match parse_object(line, &self.columns) {
+            Ok(cells) => cells_to_row(index, cells, &self.columns),
+            Err(e) => Err(DataError::invalid_line(
+                &self.path,
+                self.lines.line_no,
+                FORMAT,
+                json_reason(&e, false),
+            )),
         }
-        Ok(cells)
-    }
-}
-
-/// Resolves a key to the position of the first requested column with that name.
-struct KeySeed<'a> {
-    columns: &'a [String],
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Option<usize>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = Option<usize>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<Self::Value, E> {
-        Ok(self.columns.iter().position(|c| c == key))
-    }
-}
-
-struct CellSeed;
-
-impl<'de> DeserializeSeed<'de> for CellSeed {
-    type Value = Cell;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CellSeed {
-    type Value = Cell;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cell, E> {
-        Ok(Cell::Text(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Cell, E> {
-        Ok(Cell::Text(v))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Cell, E> {
-        Ok(Cell::Null)
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Cell, E> {
-        Ok(Cell::Null)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Cell, E> {
-        Ok(Cell::Other("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Cell, E> {
-        Ok(Cell::Other("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Cell, E> {
-        Ok(Cell::Other("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Cell, E> {
-        Ok(Cell::Other("a number"))
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Cell, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Cell::Other("a list"))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Cell::Other("an object"))
-    }
-}
-
-struct KeysSeed;
-
-impl<'de> DeserializeSeed<'de> for KeysSeed {
-    type Value = Vec<String>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeysSeed {
-    type Value = Vec<String>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut keys: Vec<String> = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            map.next_value::<IgnoredAny>()?;
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
     }
 }
 

@@ -17,11 +17,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod arrow;
+mod batch_rows;
 mod csv;
 mod disk;
 mod json;
+mod json_object;
 mod jsonl;
 mod parquet;
+mod row_loop;
 mod sample;
 mod source;
 
@@ -63,13 +66,16 @@ pub struct OpenOptions<'a> {
     pub sample: Sample,
 }
 
+/// The rows of a dataset as they are read, each a row or the error that ends the reading.
+pub type Rows = Box<dyn Iterator<Item = Result<Row, DataError>> + Send>;
+
 /// An opened dataset.
 pub struct Dataset {
     /// Display name: the file or folder name.
     pub name: String,
     /// Number of rows `rows` will yield, when known cheaply (for a progress bar).
     pub total_rows: Option<u64>,
-    pub rows: Box<dyn Iterator<Item = Result<Row, DataError>> + Send>,
+    pub rows: Rows,
 }
 
 impl fmt::Debug for Dataset {

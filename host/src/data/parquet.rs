@@ -11,7 +11,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::file::reader::ChunkReader;
 
-use super::arrow::{Chunk, ChunkRows, Pick, check_schema, index_rows};
+use super::batch_rows::{Chunk, ChunkRows, Pick, check_schema, index_rows};
 use super::sample::Picked;
 use super::source::RemoteChunks;
 use super::{DataError, Dataset, OpenOptions, Source, display_name};

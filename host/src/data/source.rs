@@ -19,6 +19,10 @@ pub trait RemoteFile: Send + Sync + fmt::Debug {
     fn path(&self) -> &Path;
     /// Size in bytes.
     fn len(&self) -> u64;
+    /// Whether the file has no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// `len` bytes from `start` (fewer only at the end of the file).
     fn read_range(&self, start: u64, len: u64) -> io::Result<Bytes>;
     /// A sequential reader from `start` to the end of the file.

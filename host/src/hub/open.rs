@@ -7,7 +7,7 @@ use super::error::HubError;
 use super::layout::{self, RepoFile};
 use super::rows::{self, Part};
 use super::spec::{DatasetRef, SplitSpec};
-use crate::data::{self, DataError, Dataset, Sample, Source};
+use crate::data::{self, Dataset, Sample, Source};
 use crate::error::Error;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -110,7 +110,7 @@ pub fn open(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Dataset, Err
     })
 }
 
-type Rows = Box<dyn Iterator<Item = Result<data::Row, DataError>> + Send>;
+use crate::data::Rows;
 
 /// Every file's rows counted, then exactly the rows asked for: a slice, a seeded sample.
 fn exact_rows(

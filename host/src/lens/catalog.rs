@@ -54,9 +54,10 @@ impl Catalog {
     }
 
     /// Load a lens by name (a user lens with a built-in's name wins), or by the path of a lens folder.
+    /// A bare word that names no lens but an existing folder (`my_lens`, `.`) loads that folder.
     pub fn get(&self, name: &str) -> Result<Lens, LensError> {
         if name.contains('/') || name.contains(std::path::MAIN_SEPARATOR) {
-            return load_dir(Path::new(name));
+            return load_dir(&folder_path(name));
         }
         for dir in &self.user_dirs {
             let candidate = dir.join(name);
@@ -66,6 +67,9 @@ impl Catalog {
         }
         if let Some(dir) = BUILTIN.get_dir(name) {
             return load(name, LensSource::Builtin, &Builtin { name, dir });
+        }
+        if Path::new(name).is_dir() {
+            return load_dir(&folder_path(name));
         }
         Err(LensError {
             lens: name.to_string(),
@@ -93,6 +97,15 @@ impl Catalog {
         names.sort();
         names.dedup();
         names
+    }
+}
+
+/// A lens folder's path; `.` and `..` become absolute, so the lens is named after the folder.
+fn folder_path(path: &str) -> PathBuf {
+    let path = Path::new(path);
+    match path.file_name() {
+        Some(_) => path.to_path_buf(),
+        None => path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
     }
 }
 
@@ -183,6 +196,35 @@ mod tests {
         assert_eq!(
             catalog.get(lens.to_str().unwrap()).unwrap().score_labels,
             ["mine"]
+        );
+    }
+
+    #[test]
+    fn a_folder_path_is_named_after_its_folder_and_names_still_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = dir.path().join("my_lens");
+        std::fs::create_dir(&lens).unwrap();
+        std::fs::write(
+            lens.join("config.json"),
+            r#"{"input_fields": ["text"], "type": "instruct"}"#,
+        )
+        .unwrap();
+        std::fs::write(lens.join("system.jinja"), "s").unwrap();
+        std::fs::write(lens.join("prompt.jinja"), "{{ text }}").unwrap();
+        std::fs::write(
+            lens.join("function.json"),
+            r#"{"name": "f", "parameters": {"type": "object", "properties": {"mine": {"type": "integer"}}, "required": ["mine"]}}"#,
+        )
+        .unwrap();
+        // (A bare word is relative to the working directory: host/tests/scaffold.rs runs
+        // `lenses check my_lens` and `check .` in a folder of their own.)
+        let catalog = Catalog::default();
+        let dotted = format!("{}/.", lens.display());
+        assert_eq!(catalog.get(&dotted).unwrap().name, "my_lens");
+        // A lens name still wins over a folder: built-ins are found by name from any directory.
+        assert_eq!(
+            catalog.get("textbook_quality").unwrap().source,
+            LensSource::Builtin
         );
     }
 

@@ -1,9 +1,13 @@
 //! Turn a lens folder into a validated [`Lens`], or a clear error naming the file and the problem.
 
-use super::{ComponentFile, Lens, LensKind, LensSource};
+use super::{ComponentFile, Lens, LensKind, LensSource, ScoreSpec};
 use serde_json::Value;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Component, Path};
 use std::sync::Arc;
+
+/// The largest component file a lens may ship (a Python component is about 40 MB).
+pub const COMPONENT_MAX_BYTES: u64 = 100 << 20;
 
 /// A lens that could not be loaded. Every message names the lens, the file and what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +22,12 @@ pub struct LensError {
 pub(crate) trait LensFiles {
     /// The file's bytes, or `None` when it does not exist.
     fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>>;
+
+    /// A component file's bytes (`name` is already known to be a plain relative path), or `None`
+    /// when it does not exist; `Err` is the end of a sentence saying why it may not be read.
+    fn read_component(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        self.read(name).map_err(|e| format!("cannot be read: {e}"))
+    }
 }
 
 impl LensFiles for &Path {
@@ -28,6 +38,67 @@ impl LensFiles for &Path {
             Err(e) => Err(e),
         }
     }
+
+    /// Only a regular file that is inside the folder once symlinks are resolved, of at most
+    /// [`COMPONENT_MAX_BYTES`]: not `/dev/zero` (endless), a FIFO (blocks forever) or another
+    /// lens's file through a symlink.
+    fn read_component(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        let path = self.join(name);
+        let real = match path.canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot be read: {e}")),
+        };
+        let folder = self
+            .canonicalize()
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        if !real.starts_with(&folder) {
+            return Err("leads outside the lens folder (through a symlink); the component must be a file inside it".into());
+        }
+        let file = open_without_blocking(&real).map_err(|e| format!("cannot be read: {e}"))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        if !meta.is_file() {
+            return Err("is not a regular file; name the compiled .wasm component".into());
+        }
+        let too_big = || {
+            format!(
+                "is larger than the {} MB a lens component may be",
+                COMPONENT_MAX_BYTES >> 20
+            )
+        };
+        if meta.len() > COMPONENT_MAX_BYTES {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(COMPONENT_MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot be read: {e}"))?;
+        if bytes.len() as u64 > COMPONENT_MAX_BYTES {
+            return Err(too_big());
+        }
+        Ok(Some(bytes))
+    }
+}
+
+/// Open for reading without waiting for a writer: opening a FIFO otherwise blocks until one comes.
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    options.open(path)
+}
+
+/// A component path from config.json must stay in the lens folder: relative, without `..`.
+fn inside_folder(path: &str) -> bool {
+    let path = Path::new(path);
+    !path.as_os_str().is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        && path.components().any(|c| matches!(c, Component::Normal(_)))
 }
 
 /// Load the lens in folder `dir`; its name is the folder's name.
@@ -144,7 +215,7 @@ pub(crate) fn load(
         }
         v => v,
     };
-    let (function_name, score_labels, rationale_labels) =
+    let (function_name, score_labels, rationale_labels, score_specs) =
         labels(&function).map_err(|problem| err(function_file, problem))?;
 
     // Templates: required for model lenses, and may only use the declared input fields.
@@ -161,13 +232,28 @@ pub(crate) fn load(
         (sources.pop().unwrap_or_default(), prompt)
     };
 
-    // Optional WebAssembly component, path relative to the lens folder.
+    // Optional WebAssembly component: a compiled binary inside the lens folder. Its content is
+    // never quoted in a message (it may be any file a config names).
     let component = match config.get("component") {
         None | Some(Value::Null) => None,
         Some(Value::String(path)) => {
-            let bytes = read(path)?.ok_or_else(|| {
+            if !inside_folder(path) {
+                return Err(err(
+                    "config.json",
+                    format!(
+                        "\"component\" is {path:?}; it must name a file inside the lens folder, such as \"lens.wasm\""
+                    ),
+                ));
+            }
+            let bytes = files.read_component(path).map_err(|problem| err(path, problem))?.ok_or_else(|| {
                 err(path, "is named by config.json \"component\" but does not exist; build the component first".into())
             })?;
+            if !bytes.starts_with(b"\0asm") {
+                return Err(err(
+                    path,
+                    "is not a compiled WebAssembly component (a binary .wasm file); build the component and name the .wasm it produces".into(),
+                ));
+            }
             Some(ComponentFile {
                 name: path.clone(),
                 bytes: Arc::new(bytes),
@@ -197,6 +283,7 @@ pub(crate) fn load(
         function,
         function_name,
         score_labels,
+        score_specs,
         rationale_labels,
         config,
         source,
@@ -204,8 +291,11 @@ pub(crate) fn load(
     })
 }
 
+/// The function's name, score labels, rationale labels and score constraints, from its schema.
+type Labels = (String, Vec<String>, Vec<String>, Vec<ScoreSpec>);
+
 /// Read the function's name, score labels and rationale labels from its schema.
-fn labels(function: &Value) -> Result<(String, Vec<String>, Vec<String>), String> {
+fn labels(function: &Value) -> Result<Labels, String> {
     let name = function
         .get("name")
         .and_then(Value::as_str)
@@ -231,14 +321,17 @@ fn labels(function: &Value) -> Result<(String, Vec<String>, Vec<String>), String
         .get("required")
         .and_then(Value::as_array)
         .ok_or("has no \"parameters.required\" list; list every score and rationale field there")?;
-    let (mut scores, mut rationales) = (Vec::new(), Vec::new());
+    let (mut scores, mut rationales, mut specs) = (Vec::new(), Vec::new(), Vec::new());
     for field in required {
         let field = field.as_str().ok_or("\"required\" must list field names")?;
         let prop = props.get(field).ok_or_else(|| {
             format!("\"required\" lists {field:?}, which is not in \"properties\"")
         })?;
         match prop.get("type").and_then(Value::as_str) {
-            Some("integer" | "number") => scores.push(field.to_string()),
+            Some("integer" | "number") => {
+                specs.push(ScoreSpec::from_schema(field, prop)?);
+                scores.push(field.to_string());
+            }
             Some("string") => rationales.push(field.to_string()),
             _ => {}
         }
@@ -246,7 +339,7 @@ fn labels(function: &Value) -> Result<(String, Vec<String>, Vec<String>), String
     if scores.is_empty() {
         return Err("has no required integer field; a lens needs at least one score".into());
     }
-    Ok((name.to_string(), scores, rationales))
+    Ok((name.to_string(), scores, rationales, specs))
 }
 
 /// Parse a template and check that every variable it reads is an input field.
@@ -428,6 +521,110 @@ mod tests {
         )
         .unwrap();
         assert!(load_err(&dir).contains("lens.wasm"));
+    }
+
+    /// Point the lens's config.json "component" at `path`.
+    fn set_component(dir: &tempfile::TempDir, path: &str) {
+        fs::write(
+            dir.path().join("mylens/config.json"),
+            serde_json::json!({"input_fields": ["resource"], "type": "pretrain", "component": path})
+                .to_string(),
+        )
+        .unwrap();
+    }
+
+    fn component_err(dir: &tempfile::TempDir, path: &str) -> String {
+        set_component(dir, path);
+        load_err(dir)
+    }
+
+    #[test]
+    fn the_component_must_be_a_binary_file_inside_the_lens_folder() {
+        let dir = lens_dir();
+        let lens = dir.path().join("mylens");
+        // Paths that leave the folder are refused before anything is read.
+        for path in ["/etc/passwd", "../other/lens.wasm", "/dev/zero", "", "."] {
+            let e = component_err(&dir, path);
+            assert!(
+                e.contains("must name a file inside the lens folder"),
+                "{path}: {e}"
+            );
+            assert!(!e.contains("root:"), "{path}: {e}");
+        }
+        // A symlink that leads out of the folder is refused too.
+        fs::create_dir(dir.path().join("other")).unwrap();
+        fs::write(dir.path().join("other/lens.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("other/lens.wasm"), lens.join("link.wasm"))
+            .unwrap();
+        assert!(component_err(&dir, "link.wasm").contains("leads outside the lens folder"));
+        std::os::unix::fs::symlink("/dev/zero", lens.join("zero.wasm")).unwrap();
+        assert!(component_err(&dir, "zero.wasm").contains("leads outside the lens folder"));
+        // A FIFO would block the reader forever; a folder is no file either.
+        let fifo = std::ffi::CString::new(lens.join("fifo.wasm").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let started = std::time::Instant::now();
+        assert!(component_err(&dir, "fifo.wasm").contains("is not a regular file"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        fs::create_dir(lens.join("folder.wasm")).unwrap();
+        assert!(component_err(&dir, "folder.wasm").contains("is not a regular file"));
+        // 150 MB of zeros (sparse: no disk used) is refused by its size, and quoted nowhere.
+        let big = fs::File::create(lens.join("big.wasm")).unwrap();
+        big.set_len(150_000_000).unwrap();
+        let e = component_err(&dir, "big.wasm");
+        assert!(e.contains("larger than the 100 MB"), "{e}");
+        assert!(e.len() < 300, "{e}");
+        // Text (a copy of a password file, or WebAssembly text) is not a binary component, and its
+        // content stays out of the message.
+        fs::write(
+            lens.join("passwd.wasm"),
+            "root:x:0:0:root:/root:/bin/bash\n",
+        )
+        .unwrap();
+        let e = component_err(&dir, "passwd.wasm");
+        assert!(e.contains("is not a compiled WebAssembly component"), "{e}");
+        assert!(!e.contains("root:x"), "{e}");
+        fs::write(lens.join("text.wat"), "(component)").unwrap();
+        assert!(
+            component_err(&dir, "text.wat").contains("is not a compiled WebAssembly component")
+        );
+        // A binary inside the folder, also under a subfolder, loads.
+        fs::create_dir(lens.join("build")).unwrap();
+        fs::write(lens.join("build/lens.wasm"), b"\0asm\x0d\0\x01\0").unwrap();
+        set_component(&dir, "./build/lens.wasm");
+        let loaded = load_dir(&lens).unwrap();
+        assert_eq!(loaded.component.unwrap().bytes.len(), 8);
+    }
+
+    #[test]
+    fn score_constraints_come_from_function_json() {
+        let dir = lens_dir();
+        fs::write(
+            dir.path().join("mylens/function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"depth": {"type": "integer", "minimum": 1, "maximum": 3}, "overall": {"type": "number", "enum": [0, 0.5, 1]}},
+                "required": ["depth", "overall"]}}"#,
+        )
+        .unwrap();
+        let lens = load_dir(&dir.path().join("mylens")).unwrap();
+        assert!(lens.check_scores(&[2.0, 0.5]).is_ok());
+        assert!(
+            lens.check_scores(&[4.0, 0.5])
+                .unwrap_err()
+                .contains("`depth` = 4")
+        );
+        assert!(
+            lens.check_scores(&[2.0, 0.7])
+                .unwrap_err()
+                .contains("(0, 0.5, 1)")
+        );
+        fs::write(
+            dir.path().join("mylens/function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"overall": {"type": "integer", "maximum": "three"}}, "required": ["overall"]}}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("\"maximum\""));
     }
 
     #[test]

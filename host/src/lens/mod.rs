@@ -1,13 +1,16 @@
 //! Lenses: a folder of prompts, a config and a function schema that together say how to rate a row.
 //!
 //! `load.rs` turns a folder (on disk or embedded in the binary) into a validated [`Lens`];
-//! `catalog.rs` finds lenses by name across the built-in set and the user's `--lens-dir`.
+//! `catalog.rs` finds lenses by name across the built-in set and the user's `--lens-dir`;
+//! `scores.rs` holds what function.json allows each score to be.
 
 mod catalog;
 mod load;
+pub mod scores;
 
 pub use catalog::{Catalog, builtin_names};
-pub use load::{LensError, load_dir, template_error};
+pub use load::{COMPONENT_MAX_BYTES, LensError, load_dir, template_error};
+pub use scores::ScoreSpec;
 
 use std::path::PathBuf;
 
@@ -45,6 +48,8 @@ pub struct Lens {
     pub function_name: String,
     /// Required integer/number properties, in `required` order: the lens's scores.
     pub score_labels: Vec<String>,
+    /// What function.json allows each score to be, aligned with `score_labels`.
+    pub score_specs: Vec<ScoreSpec>,
     /// Required string properties, in `required` order: the lens's rationales.
     pub rationale_labels: Vec<String>,
     /// The raw `config.json`, handed to components that ask for their lens config.
@@ -77,5 +82,11 @@ impl Lens {
     /// The last score label (the seed's `overall`), which the bucket rule weighs specially.
     pub fn last_label(&self) -> &str {
         self.score_labels.last().map(String::as_str).unwrap_or("")
+    }
+
+    /// Scores in label order, checked against function.json (range, integer, enum, finite): the
+    /// end of a sentence naming the first score it does not allow.
+    pub fn check_scores(&self, scores: &[f64]) -> Result<(), String> {
+        scores::check(&self.score_specs, scores)
     }
 }

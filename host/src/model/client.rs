@@ -4,13 +4,14 @@
 //! is the scheduler's decision (`scheduler.rs`).
 
 use super::ratelimit::RateHeaders;
+use crate::failure::FailureKind;
 use crate::settings::ApiKey;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// `CallError::Failed` kind of a 4xx saying the server or model cannot call tools at all.
-pub const TOOLS_UNSUPPORTED: &str = "tools-unsupported";
+pub const TOOLS_UNSUPPORTED: FailureKind = FailureKind::ToolsUnsupported;
 
 /// A model answer: the forced function call's arguments (or the JSON content of a `json_schema`
 /// answer) plus what the cache stores.
@@ -29,7 +30,7 @@ pub enum CallError {
     /// Nothing will work until the user fixes something (key, access, model, URL): stop the run.
     Fatal(String),
     /// This request failed (after any retries): the chunk fails, the run goes on.
-    Failed { kind: &'static str, message: String },
+    Failed { kind: FailureKind, message: String },
 }
 
 /// What one HTTP attempt saw.
@@ -49,7 +50,7 @@ impl Attempt {
         matches!(
             &self.result,
             Err(CallError::Failed {
-                kind: "timeout",
+                kind: FailureKind::Timeout,
                 ..
             })
         )
@@ -129,9 +130,9 @@ impl Client {
     fn connection_error(&self, e: &reqwest::Error) -> CallError {
         CallError::Failed {
             kind: if e.is_timeout() {
-                "timeout"
+                FailureKind::Timeout
             } else {
-                "connection"
+                FailureKind::Connection
             },
             message: connection_message(&self.base_url, e),
         }
@@ -168,11 +169,11 @@ impl Client {
                 "the account behind the API key has no quota left (429{detail}); add credit or use another key"
             )),
             429 => CallError::Failed {
-                kind: "rate-limited",
+                kind: FailureKind::RateLimited,
                 message: format!("still rate limited (429) after retries{detail}"),
             },
             s if s >= 500 => CallError::Failed {
-                kind: "server-error",
+                kind: FailureKind::ServerError,
                 message: format!("the API answered {s} after retries{detail}"),
             },
             s if (400..500).contains(&s) && says_no_tools(&message) => CallError::Failed {
@@ -182,7 +183,7 @@ impl Client {
                 ),
             },
             s => CallError::Failed {
-                kind: "rejected",
+                kind: FailureKind::Rejected,
                 message: format!("the API rejected the request with {s}{detail}"),
             },
         }
@@ -249,7 +250,7 @@ fn connection_message(base: &str, e: &reqwest::Error) -> String {
 /// content is the answer (a `json_schema` request, or a server that answers tools that way).
 pub fn parse_answer(text: &str, elapsed: Duration) -> Result<Answer, CallError> {
     let bad = |message: String| CallError::Failed {
-        kind: "bad-answer",
+        kind: FailureKind::BadAnswer,
         message,
     };
     let response: Value = serde_json::from_str(text).map_err(|e| {
@@ -332,7 +333,7 @@ mod tests {
         else {
             panic!("prose accepted")
         };
-        assert_eq!(kind, "bad-answer");
+        assert_eq!(kind, FailureKind::BadAnswer);
         assert!(message.contains("It is good."), "{message}");
     }
 }

@@ -210,7 +210,9 @@ impl Scheduler {
         if r.answered || !(400..500).contains(&status) || matches!(status, 408 | 409 | 429) {
             return None;
         }
-        if *kind == TOOLS_UNSUPPORTED && self.structured == Structured::Auto {
+        // A server without tool calling has its own answer (switch to json_schema, or stop with
+        // that fix), which must not race with the generic one.
+        if *kind == TOOLS_UNSUPPORTED {
             return None;
         }
         let this = (status, message.clone());
@@ -276,7 +278,7 @@ fn stopped(message: &str, requests: u64) -> Sent {
 fn quota_spent(why: String, requests: u64) -> Sent {
     Sent {
         result: Err(CallError::Failed {
-            kind: "rate-budget",
+            kind: crate::failure::FailureKind::RateBudget,
             message: format!("not sent: {why}"),
         }),
         requests,

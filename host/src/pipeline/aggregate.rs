@@ -1,13 +1,13 @@
 //! Aggregate stage (native default): a row's score per label is the mean over its chunks.
 
-use super::{ChunkScores, RowScores, Stage, StageError};
+use super::{ChunkScores, FailureKind, RowScores, Stage, StageError};
 use crate::lens::Lens;
 
 pub fn mean(lens: &Lens, chunks: &[ChunkScores]) -> Result<RowScores, StageError> {
     if chunks.is_empty() {
         return Err(StageError::new(
             Stage::Aggregate,
-            "no-chunks",
+            FailureKind::NoChunks,
             "no chunk of the row was rated",
         ));
     }
@@ -17,7 +17,7 @@ pub fn mean(lens: &Lens, chunks: &[ChunkScores]) -> Result<RowScores, StageError
         if chunk.scores.len() != n {
             return Err(StageError::new(
                 Stage::Aggregate,
-                "bad-output",
+                FailureKind::BadOutput,
                 format!(
                     "a chunk has {} scores but lens `{}` has {n} score labels",
                     chunk.scores.len(),

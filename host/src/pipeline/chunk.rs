@@ -11,7 +11,19 @@
 //! and decoding would turn its halves into U+FFFD.
 
 use std::ops::Range;
-use tiktoken_rs::CoreBPE;
+
+use super::tokenize::{Encoding, encode, token_offsets};
+// The tokenizer lived here; these names stay reachable as `chunk::…` for existing callers.
+pub use super::tokenize::{
+    Tokenizer, count_tokens, encoding_name_for_model, lazy_tokenizer_for_model,
+    tokenizer_for_model, truncate_to_tokens,
+};
+// The tests below use them from here.
+#[cfg(test)]
+use {
+    super::tokenize::{MAX_RUN_BYTES, seams},
+    tiktoken_rs::CoreBPE,
+};
 
 /// How documents are cut into chunks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,225 +50,11 @@ impl Default for ChunkSettings {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tokenizers
-// ---------------------------------------------------------------------------------------------
-
-/// The tiktoken encoding a chat model uses: `o200k_base` for the gpt-4o generation and later
-/// (gpt-4o, gpt-4.1, gpt-4.5, gpt-5*, o1*, o3*, o4*, chatgpt-4o, gpt-oss), `cl100k_base` for gpt-4,
-/// gpt-3.5 and any model tiktoken does not know (e.g. a local llama served by vLLM), where it is
-/// only an estimate of the real tokenizer.
-///
-/// Accepts provider-prefixed names (`openai/gpt-4o`), fine-tune names (`ft:gpt-4o-mini:org::id`)
-/// and any letter case.
-pub fn encoding_name_for_model(model: &str) -> &'static str {
-    if uses_o200k(&base_model_name(model)) {
-        "o200k_base"
-    } else {
-        "cl100k_base"
-    }
-}
-
-/// The tokenizer of a chat model (see [`encoding_name_for_model`]).
-///
-/// Building a tokenizer takes a few hundred milliseconds, so each is built once per process: these
-/// are tiktoken-rs's own lazily built singletons, shared with anything else that uses them.
-pub fn tokenizer_for_model(model: &str) -> &'static CoreBPE {
-    lazy_tokenizer_for_model(model).get()
-}
-
-/// The tokenizer of a chat model, built on first use: a cached rerun of an instruct lens never
-/// counts a token, and building one is most of such a run's start-up.
-pub fn lazy_tokenizer_for_model(model: &str) -> Tokenizer {
-    match encoding_name_for_model(model) {
-        "o200k_base" => Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
-        _ => Tokenizer::lazy(tiktoken_rs::cl100k_base_singleton),
-    }
-}
-
-/// A tiktoken tokenizer that is built the first time it is used (it dereferences to [`CoreBPE`]).
-#[derive(Clone, Copy)]
-pub struct Tokenizer(fn() -> &'static CoreBPE);
-
-impl Tokenizer {
-    /// `singleton` is one of tiktoken-rs's lazily built singletons, e.g. `o200k_base_singleton`.
-    pub fn lazy(singleton: fn() -> &'static CoreBPE) -> Tokenizer {
-        Tokenizer(singleton)
-    }
-
-    pub fn get(self) -> &'static CoreBPE {
-        (self.0)()
-    }
-}
-
-impl std::ops::Deref for Tokenizer {
-    type Target = CoreBPE;
-
-    fn deref(&self) -> &CoreBPE {
-        self.get()
-    }
-}
-
-/// `openai/GPT-4o` → `gpt-4o`; `ft:gpt-4o-mini:org::id` → `gpt-4o-mini`.
-fn base_model_name(model: &str) -> String {
-    let model = model.trim().to_ascii_lowercase();
-    let model = model.rsplit('/').next().unwrap_or_default();
-    match model.strip_prefix("ft:") {
-        Some(fine_tune) => fine_tune.split(':').next().unwrap_or_default().to_string(),
-        None => model.to_string(),
-    }
-}
-
-fn uses_o200k(name: &str) -> bool {
-    // gpt-oss uses o200k_harmony, which is o200k_base plus special tokens; we never encode special
-    // tokens, so o200k_base counts its tokens exactly.
-    const PREFIXES: [&str; 6] = [
-        "gpt-4o",
-        "gpt-4.1",
-        "gpt-4.5",
-        "gpt-5",
-        "chatgpt-4o",
-        "gpt-oss",
-    ];
-    // The o-series, matched as a whole first word so that e.g. `o1x-local` is not caught.
-    const SERIES: [&str; 3] = ["o1", "o3", "o4"];
-    PREFIXES.iter().any(|prefix| name.starts_with(prefix))
-        || SERIES.iter().any(|series| {
-            name.strip_prefix(series)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
-        })
-}
-
-/// Number of tokens in `text`, counting special tokens such as `<|endoftext|>` as plain text
-/// (documents are data, not control sequences).
-pub fn count_tokens(bpe: &CoreBPE, text: &str) -> usize {
-    encode(bpe, text).len()
-}
-
-/// Longest run of one kind of character (letters, whitespace, punctuation) encoded in one go.
-const MAX_RUN_BYTES: usize = 4096;
-
-/// `bpe.encode_ordinary(text)`, made safe and linear for pathological text by encoding long runs
-/// of one kind of character in slices of [`MAX_RUN_BYTES`]:
-/// - tiktoken's regex gives up on about a million whitespace characters followed by text
-///   (fancy-regex's backtrack limit), and tiktoken-rs then panics;
-/// - byte-pair merging slows down with the length of a word: 5 MB of CJK without punctuation took
-///   15 s in one piece.
-///
-/// The tokens still cover the text byte for byte; only a seam may split its run differently.
-fn encode(bpe: &CoreBPE, text: &str) -> Vec<u32> {
-    let mut tokens = Vec::new();
-    let mut start = 0;
-    for seam in seams(text) {
-        tokens.extend(bpe.encode_ordinary(&text[start..seam]));
-        start = seam;
-    }
-    tokens.extend(bpe.encode_ordinary(&text[start..]));
-    tokens
-}
-
-/// Byte offsets (char boundaries) that cut every run of one kind of character into slices of at
-/// most [`MAX_RUN_BYTES`]. Ordinary prose changes kind every few bytes and gets none.
-fn seams(text: &str) -> Vec<usize> {
-    #[derive(PartialEq)]
-    enum Kind {
-        Space,
-        Word,
-        Other,
-    }
-    let kind = |c: char| {
-        if c.is_whitespace() {
-            Kind::Space
-        } else if c.is_alphanumeric() {
-            Kind::Word
-        } else {
-            Kind::Other
-        }
-    };
-    let mut seams = Vec::new();
-    if text.len() <= MAX_RUN_BYTES {
-        return seams; // too short to hold a long run
-    }
-    let (mut run_start, mut run_kind) = (0, Kind::Other);
-    for (at, c) in text.char_indices() {
-        let this = kind(c);
-        if this != run_kind {
-            (run_start, run_kind) = (at, this);
-        } else if at - run_start >= MAX_RUN_BYTES {
-            seams.push(at);
-            run_start = at;
-        }
-    }
-    seams
-}
-
-// ---------------------------------------------------------------------------------------------
-// Truncation
-// ---------------------------------------------------------------------------------------------
-
-/// The longest prefix of `text` that has at most `max_tokens` tokens, ending on a char boundary:
-/// the text of its first `max_tokens` tokens, less the start of a character split by the last one.
-///
-/// The prefix always encodes to at most `max_tokens` on its own. (Re-encoding a prefix can merge
-/// its cut-off end differently, e.g. "中文字" is "中" + "文字" but the whole text had "中", "文",
-/// "字符", so a few more characters might fit; they are not hunted for.)
-pub fn truncate_to_tokens<'a>(bpe: &CoreBPE, text: &'a str, max_tokens: usize) -> &'a str {
-    // Only the head of the text matters, and encoding all of a 5 MB document takes about a second,
-    // so encode a head that grows until it holds the answer.
-    const MARGIN: usize = 16;
-    let mut head_len = max_tokens.saturating_mul(8).max(4096);
-    loop {
-        let head = &text[..text.floor_char_boundary(head_len)];
-        let tokens = encode(bpe, head);
-        let whole = head.len() == text.len();
-        if whole && tokens.len() <= max_tokens {
-            return text;
-        }
-        // The last tokens of a head can differ from the whole text's (the head may end inside a
-        // word), so a head is only trusted with some tokens to spare.
-        if whole || tokens.len() > max_tokens.saturating_add(MARGIN) {
-            return prefix_within(bpe, head, &tokens, max_tokens);
-        }
-        head_len = head_len.saturating_mul(2);
-    }
-}
-
-/// The prefix of `text` ending at token boundary `max_tokens` of `tokens` (or the char boundary
-/// before it), stepping back while the prefix on its own encodes to more than `max_tokens`.
-fn prefix_within<'a>(bpe: &CoreBPE, text: &'a str, tokens: &[u32], max_tokens: usize) -> &'a str {
-    let offsets = token_offsets(bpe, &tokens[..max_tokens.min(tokens.len())]);
-    for &end in offsets.iter().rev() {
-        let prefix = &text[..text.floor_char_boundary(end)];
-        // A text cut mid-word can encode to more tokens than it took inside the whole text.
-        if count_tokens(bpe, prefix) <= max_tokens {
-            return prefix;
-        }
-    }
-    ""
-}
-
-/// Byte offset of every token boundary: `offsets[i]` is where token `i` starts, and the last entry
-/// is where the last token ends (the text's length, as encoding loses nothing).
-fn token_offsets(bpe: &CoreBPE, tokens: &[u32]) -> Vec<usize> {
-    let mut offsets = Vec::with_capacity(tokens.len() + 1);
-    let mut at = 0;
-    offsets.push(at);
-    for &token in tokens {
-        // Only the length is needed; the bytes of one token need not be valid UTF-8.
-        at += bpe
-            .decode_bytes(&[token])
-            .expect("tokens from encode_ordinary always decode")
-            .len();
-        offsets.push(at);
-    }
-    offsets
-}
-
-// ---------------------------------------------------------------------------------------------
 // Chunking
 // ---------------------------------------------------------------------------------------------
 
 /// The chunks of `text` to rate, in document order (see the module docs for the rules).
-pub fn chunk(bpe: &CoreBPE, text: &str, s: &ChunkSettings) -> Vec<String> {
+pub fn chunk<E: Encoding + ?Sized>(bpe: &E, text: &str, s: &ChunkSettings) -> Vec<String> {
     chunk_ranges(bpe, text, s)
         .into_iter()
         .map(|range| text[range].to_string())
@@ -264,7 +62,11 @@ pub fn chunk(bpe: &CoreBPE, text: &str, s: &ChunkSettings) -> Vec<String> {
 }
 
 /// Byte ranges in `text` of the chunks [`chunk`] returns; each starts and ends on a char boundary.
-pub fn chunk_ranges(bpe: &CoreBPE, text: &str, s: &ChunkSettings) -> Vec<Range<usize>> {
+pub fn chunk_ranges<E: Encoding + ?Sized>(
+    bpe: &E,
+    text: &str,
+    s: &ChunkSettings,
+) -> Vec<Range<usize>> {
     if text.trim().is_empty() || s.chunks_per_doc == 0 {
         return Vec::new();
     }
@@ -302,7 +104,7 @@ struct Tokenized<'a> {
 }
 
 impl<'a> Tokenized<'a> {
-    fn new(bpe: &CoreBPE, text: &'a str) -> Self {
+    fn new<E: Encoding + ?Sized>(bpe: &E, text: &'a str) -> Self {
         let offsets = token_offsets(bpe, &encode(bpe, text));
         debug_assert_eq!(
             offsets.last(),

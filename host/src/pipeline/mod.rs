@@ -8,13 +8,16 @@
 //! stages it implements (`crate::component`). [`rate`] runs the stages for one row.
 
 pub mod aggregate;
+pub mod answer;
 pub mod bucket;
 pub mod chunk;
 pub mod postprocess;
 pub mod preprocess;
 pub mod rate;
 pub mod render;
+pub mod tokenize;
 
+pub use crate::failure::FailureKind;
 use crate::lens::Lens;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -45,7 +48,7 @@ pub struct RowScores {
 }
 
 /// A pipeline stage, named in errors and per-row output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
     Preprocess,
     Render,
@@ -81,7 +84,7 @@ impl std::fmt::Display for Stage {
 pub struct StageError {
     pub stage: Stage,
     /// Machine-readable kind, e.g. `bad-answer`, `timeout`, `memory-limit`, `trap`, `plugin-error`.
-    pub kind: String,
+    pub kind: FailureKind,
     /// One plain sentence saying what went wrong and, where there is one, the setting to change.
     pub message: String,
     /// What a plugin logged while handling the row (empty for native stages).
@@ -89,10 +92,10 @@ pub struct StageError {
 }
 
 impl StageError {
-    pub fn new(stage: Stage, kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(stage: Stage, kind: FailureKind, message: impl Into<String>) -> Self {
         StageError {
             stage,
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
             log: String::new(),
         }
@@ -173,7 +176,7 @@ pub trait Stages: Send + Sync {
         let _ = (row, fields);
         Err(StageError::new(
             Stage::Score,
-            "unsupported",
+            FailureKind::Unsupported,
             format!(
                 "lens `{}` has no component that scores rows locally",
                 self.context().lens.name

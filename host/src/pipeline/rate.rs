@@ -1,31 +1,28 @@
 //! Rate one row through one lens: preprocess → render → cache or call → postprocess → aggregate → bucket.
 
+use super::answer::{Answerer, Prompt, Reply};
 use super::render::{Messages, Renderer};
-use super::{ChunkScores, Inputs, Prepared, RowScores, Stage, StageError, Stages};
-use crate::batch::{BatchLink, PendingRequest};
+use super::{ChunkScores, FailureKind, Inputs, Prepared, RowScores, Stage, StageError, Stages};
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
-use crate::model::{CallError, Client, Estimate, Scheduler, request_body_as};
+use crate::model::{CallError, Estimate, Structured, request_body_as};
 use serde_json::Value;
 use std::sync::Arc;
 
 /// How many more times a bad answer (invalid JSON, a missing or non-numeric score) is asked again.
 pub const BAD_ANSWER_RETRIES: u32 = 2;
 
-/// The services a row needs: the cache, the model (absent in a dry run) and the run's one scheduler.
+/// What rating a row needs from the run: the cache, whoever answers what it cannot, and the
+/// request settings that are part of every cache key.
 pub struct Services {
     pub cache: Arc<Cache>,
-    pub client: Option<Client>,
-    /// Decides when each request goes; shared by every lens and dataset of the run.
-    pub scheduler: Arc<Scheduler>,
+    pub answerer: Arc<dyn Answerer>,
     pub model: String,
     pub version: u32,
     pub max_tokens: u32,
-    /// `--max-usd`: every request reserves its worst-case cost first.
-    pub budget: Option<Arc<crate::cost::Budget>>,
-    /// `--batch`: collect uncached requests, or answer them from the finished batches.
-    pub batch: Option<BatchLink>,
+    /// How structured output is asked for (`--structured`); part of every request, so of every key.
+    pub structured: Structured,
 }
 
 /// One lens, ready to rate rows.
@@ -185,6 +182,7 @@ impl LensRun {
             .await;
             let mut scores = Vec::with_capacity(answers.len());
             let mut first_error = None;
+            let mut counted = false;
             for (chunk, (inputs, answer)) in inputs.into_iter().zip(answers).enumerate() {
                 let (result, usage) = answer;
                 outcome.usage.add(&usage);
@@ -198,7 +196,7 @@ impl LensRun {
                             cached,
                         });
                     }
-                    Ok(None) => {}
+                    Ok(None) => counted = true,
                     Err(RowError::Fatal(e)) => return Err(RowError::Fatal(e)),
                     Err(RowError::Stage(e)) => first_error = first_error.or(Some(e)),
                 }
@@ -207,8 +205,7 @@ impl LensRun {
             if let Some(e) = first_error {
                 return Err(RowError::Stage(e));
             }
-            let from_batch = matches!(services.batch, Some(BatchLink::Answered(_)));
-            if services.client.is_none() && !from_batch {
+            if counted || services.answerer.plans() {
                 return Ok(Status::Planned);
             }
             scores
@@ -222,7 +219,8 @@ impl LensRun {
         Ok(Status::Rated { scores, bucket })
     }
 
-    /// One prompt: render, then a cached answer or a call. `Ok(None)` in a dry run for uncached prompts.
+    /// One prompt: render, then a cached answer or the answerer's. `Ok(None)` when the prompt was
+    /// only counted (planning).
     async fn rate_chunk(
         &self,
         services: &Services,
@@ -249,7 +247,7 @@ impl LensRun {
         let renderer = self.renderer.as_ref().expect("model lenses have templates");
         let messages = renderer.render(inputs)?;
         let body = request_body_as(
-            services.scheduler.structured(),
+            services.structured,
             &self.lens,
             &services.model,
             &messages,
@@ -265,72 +263,40 @@ impl LensRun {
                 return Ok(Some((scores, true)));
             }
         }
-        let Some(client) = &services.client else {
-            match &services.batch {
-                Some(BatchLink::Answered(failures)) => {
-                    let why = failures.get(&key).cloned().unwrap_or_else(|| {
-                        "no usable answer came back from the batch; rerun to ask again".to_string()
-                    });
-                    return Err(RowError::Stage(StageError::new(Stage::Call, "batch", why)));
-                }
-                Some(BatchLink::Collect(pending)) => pending
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(PendingRequest {
-                        key,
-                        lens: self.lens.name.clone(),
-                        body,
-                    }),
-                None => {}
-            }
-            usage.prompt_tokens += prompt_tokens(&self.stages, &messages, &self.lens.function);
-            return Ok(None);
-        };
         let estimate = Estimate {
             prompt_tokens: prompt_tokens(&self.stages, &messages, &self.lens.function),
             max_tokens: services.max_tokens.into(),
         };
         let mut attempt = 0;
         loop {
-            // `--max-usd`: the worst case (prompt plus max_tokens) is reserved before sending and
-            // settled from `usage` when the answer comes.
-            let reservation = match &services.budget {
-                Some(budget) => match budget.reserve(estimate.prompt_tokens).await {
-                    Some(r) => Some((budget, r)),
-                    None => {
-                        return Err(RowError::Stage(StageError::new(
-                            Stage::Call,
-                            "over-budget",
-                            format!(
-                                "not sent: the --max-usd budget of ${} was reached",
-                                budget.limit()
-                            ),
-                        )));
-                    }
-                },
-                None => None,
-            };
-            let sent = services.scheduler.call(client, &body, estimate).await;
+            let sent = services
+                .answerer
+                .answer(Prompt {
+                    key: &key,
+                    lens: &self.lens.name,
+                    body: &body,
+                    estimate,
+                })
+                .await;
             usage.requests += sent.requests;
-            if let Some((budget, r)) = reservation {
-                let (input, output) = match &sent.result {
-                    Ok(a) => (a.prompt_tokens, a.completion_tokens),
-                    Err(_) => (0, 0),
-                };
-                budget.settle(r, input, output);
-            }
-            let answer = sent.result;
-            // A bad answer (no function call, invalid JSON, a missing or non-numeric score) is asked again.
-            let bad_answer = match answer {
-                Err(CallError::Fatal(message)) => return Err(RowError::Fatal(Error::Api(message))),
-                Err(CallError::Failed {
-                    kind: "bad-answer",
+            // A bad answer (no function call, invalid JSON, a missing or bad score) is asked again;
+            // every other failure fails the row at once.
+            let bad_answer = match sent.reply {
+                Reply::Counted => {
+                    usage.prompt_tokens += estimate.prompt_tokens;
+                    return Ok(None);
+                }
+                Reply::Error(CallError::Fatal(message)) => {
+                    return Err(RowError::Fatal(Error::Api(message)));
+                }
+                Reply::Error(CallError::Failed {
+                    kind: FailureKind::BadAnswer,
                     message,
-                }) => StageError::new(Stage::Call, "bad-answer", message),
-                Err(CallError::Failed { kind, message }) => {
+                }) => StageError::new(Stage::Call, FailureKind::BadAnswer, message),
+                Reply::Error(CallError::Failed { kind, message }) => {
                     return Err(RowError::Stage(StageError::new(Stage::Call, kind, message)));
                 }
-                Ok(answer) => {
+                Reply::Answered(answer) => {
                     usage.prompt_tokens += answer.prompt_tokens;
                     usage.completion_tokens += answer.completion_tokens;
                     match self.postprocess(index, answer.arguments.clone()).await {
@@ -391,5 +357,197 @@ impl From<StageError> for RowError {
 impl From<Error> for RowError {
     fn from(e: Error) -> Self {
         RowError::Fatal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Rating one row against a scripted answerer: no network, no run, just the row's steps.
+
+    use super::*;
+    use crate::model::Answer;
+    use crate::pipeline::answer::{Plan, Sent};
+    use futures_util::future::BoxFuture;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// Replies from a script, in order, and records the keys it was asked.
+    struct Scripted {
+        replies: Mutex<Vec<Reply>>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl Scripted {
+        fn new(mut replies: Vec<Reply>) -> Arc<Scripted> {
+            replies.reverse();
+            Arc::new(Scripted {
+                replies: Mutex::new(replies),
+                asked: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn asked(&self) -> usize {
+            self.asked.lock().unwrap().len()
+        }
+    }
+
+    impl Answerer for Scripted {
+        fn answer<'a>(&'a self, prompt: Prompt<'a>) -> BoxFuture<'a, Sent> {
+            self.asked.lock().unwrap().push(prompt.key.to_string());
+            let reply = self.replies.lock().unwrap().pop().expect("asked too often");
+            Box::pin(async move { Sent { reply, requests: 1 } })
+        }
+    }
+
+    fn answer(arguments: &str) -> Reply {
+        Reply::Answered(Answer {
+            arguments: arguments.to_string(),
+            response: serde_json::json!({}),
+            prompt_tokens: 100,
+            completion_tokens: 20,
+            elapsed: Duration::ZERO,
+        })
+    }
+
+    const GOOD: &str = r#"{"rationale": "fine", "follows_instructions": 3, "on_topic": 3, "correct": 3, "overall": 3}"#;
+
+    fn lens_run() -> LensRun {
+        let lens = crate::lens::Catalog::new(Vec::new())
+            .get("instruction_following")
+            .unwrap();
+        let ctx = crate::pipeline::StageContext {
+            lens: Arc::new(lens),
+            chunking: crate::settings::Settings::load(&crate::settings::Env::from_pairs(&[]))
+                .unwrap()
+                .chunking,
+            bpe: crate::pipeline::chunk::lazy_tokenizer_for_model("gpt-4o-mini"),
+        };
+        LensRun::new(Arc::new(crate::pipeline::Native(ctx))).unwrap()
+    }
+
+    fn services(cache: &Arc<Cache>, answerer: Arc<dyn Answerer>) -> Services {
+        Services {
+            cache: cache.clone(),
+            answerer,
+            model: "gpt-4o-mini".into(),
+            version: 1,
+            max_tokens: 256,
+            structured: Structured::Auto,
+        }
+    }
+
+    fn fields() -> Inputs {
+        [("instruction", "Add 2 and 2."), ("output", "4")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_good_answer_is_rated_and_cached_and_not_asked_for_again() {
+        let run = lens_run();
+        let cache = Arc::new(Cache::in_memory().unwrap());
+        let live = Scripted::new(vec![answer(GOOD)]);
+        let first = run
+            .rate(&services(&cache, live.clone()), 0, fields())
+            .await
+            .unwrap();
+        assert!(matches!(&first.status, Status::Rated { bucket, .. } if bucket == "Good"));
+        assert_eq!((first.usage.requests, first.usage.cache_hits), (1, 0));
+        assert_eq!(
+            first.usage.prompt_tokens, 100,
+            "paid tokens come from the answer"
+        );
+
+        // Rated again: the cache answers, the answerer is not asked.
+        let silent = Scripted::new(vec![]);
+        let again = run
+            .rate(&services(&cache, silent.clone()), 0, fields())
+            .await
+            .unwrap();
+        assert_eq!(again.status, first.status);
+        assert_eq!((silent.asked(), again.usage.cache_hits), (0, 1));
+        assert!(again.chunks[0].cached);
+    }
+
+    #[tokio::test]
+    async fn a_bad_answer_is_asked_again_then_fails_the_row_and_is_never_cached() {
+        let run = lens_run();
+        let cache = Arc::new(Cache::in_memory().unwrap());
+        let bad = || answer(r#"{"overall": "great"}"#);
+        let live = Scripted::new(vec![bad(), bad(), bad()]);
+        let outcome = run
+            .rate(&services(&cache, live.clone()), 3, fields())
+            .await
+            .unwrap();
+        let Status::Failed(e) = &outcome.status else {
+            panic!("{:?}", outcome.status)
+        };
+        assert_eq!(e.kind, FailureKind::BadAnswer);
+        assert!(e.message.contains("asked 3 times"), "{}", e.message);
+        assert_eq!(live.asked(), 1 + BAD_ANSWER_RETRIES as usize);
+        assert_eq!(outcome.usage.requests, 3);
+
+        // A later good answer is taken: nothing bad was cached in between.
+        let live = Scripted::new(vec![bad(), answer(GOOD)]);
+        let outcome = run
+            .rate(&services(&cache, live.clone()), 3, fields())
+            .await
+            .unwrap();
+        assert!(matches!(outcome.status, Status::Rated { .. }));
+        assert_eq!(live.asked(), 2);
+    }
+
+    #[tokio::test]
+    async fn other_failures_fail_the_row_at_once_with_their_kind() {
+        let run = lens_run();
+        let cache = Arc::new(Cache::in_memory().unwrap());
+        let failed = Reply::Error(CallError::Failed {
+            kind: FailureKind::OverBudget,
+            message: "not sent".into(),
+        });
+        let live = Scripted::new(vec![failed]);
+        let outcome = run
+            .rate(&services(&cache, live.clone()), 0, fields())
+            .await
+            .unwrap();
+        assert!(
+            matches!(&outcome.status, Status::Failed(e) if e.kind == FailureKind::OverBudget && e.stage == Stage::Call)
+        );
+        assert_eq!(live.asked(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_fatal_answer_stops_the_run() {
+        let run = lens_run();
+        let cache = Arc::new(Cache::in_memory().unwrap());
+        let live = Scripted::new(vec![Reply::Error(CallError::Fatal("bad key".into()))]);
+        let result = run.rate(&services(&cache, live), 0, fields()).await;
+        assert!(matches!(result, Err(Error::Api(m)) if m == "bad key"));
+    }
+
+    #[tokio::test]
+    async fn planning_counts_prompt_tokens_and_rates_nothing() {
+        let run = lens_run();
+        let cache = Arc::new(Cache::in_memory().unwrap());
+        let outcome = run
+            .rate(&services(&cache, Arc::new(Plan)), 0, fields())
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, Status::Planned);
+        assert_eq!((outcome.usage.prompts, outcome.usage.requests), (1, 0));
+        assert!(outcome.usage.prompt_tokens > 50, "{:?}", outcome.usage);
+
+        // Even a row the cache fully answers ends planned in a plan, so every row counts alike.
+        let live = Scripted::new(vec![answer(GOOD)]);
+        run.rate(&services(&cache, live), 0, fields())
+            .await
+            .unwrap();
+        let outcome = run
+            .rate(&services(&cache, Arc::new(Plan)), 0, fields())
+            .await
+            .unwrap();
+        assert_eq!(outcome.status, Status::Planned);
+        assert_eq!(outcome.usage.cache_hits, 1);
     }
 }

@@ -36,7 +36,7 @@ impl Renderer {
                 .map_err(|e| {
                     StageError::new(
                         Stage::Render,
-                        "template",
+                        super::FailureKind::Template,
                         format!("{name}.jinja: {}", crate::lens::template_error(&e)),
                     )
                 })

@@ -3,12 +3,14 @@
 
 use super::{AtomicFile, Tally};
 use crate::error::Error;
+use crate::pipeline::Inputs;
 use crate::pipeline::rate::{RowOutcome, Status};
 use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::SerializeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +29,44 @@ pub struct RowFiles {
     parquet: ArrowWriter<std::fs::File>,
     parquet_file: AtomicFile,
     schema: Arc<Schema>,
-    pending: Vec<RowOutcome>,
+    pending: Vec<PendingRow>,
+}
+
+/// A row waiting for the next Parquet record batch.
+struct PendingRow {
+    index: u64,
+    chunks: u32,
+    status: Status,
+}
+
+/// One line of the chunk JSONL, serialized straight from the outcome (no copy of its texts).
+#[derive(Serialize)]
+struct ChunkLine<'a> {
+    row: u64,
+    chunk: usize,
+    inputs: &'a Inputs,
+    scores: Labelled<'a, f64>,
+    rationales: Labelled<'a, String>,
+    cached: bool,
+}
+
+/// Values by label, as a JSON object. A label listed twice appears once, at its first place, with
+/// its last value (what collecting into a JSON map does).
+struct Labelled<'a, T>(&'a [String], &'a [T]);
+
+impl<T: Serialize> Serialize for Labelled<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(&String, &T)> = self.0.iter().zip(self.1).collect();
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (label, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(earlier, _)| earlier == label) {
+                continue;
+            }
+            let last = pairs.iter().rev().find(|(l, _)| l == label).map(|(_, v)| v);
+            map.serialize_entry(label, last.expect("the label itself is in the list"))?;
+        }
+        map.end()
+    }
 }
 
 fn output_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -80,20 +119,26 @@ impl RowFiles {
 
     pub fn write(&mut self, outcome: &RowOutcome) -> Result<(), Error> {
         for chunk in &outcome.chunks {
-            let by_label = |labels: &[String], values: Vec<Value>| -> Map<String, Value> {
-                labels.iter().cloned().zip(values).collect()
+            let line = ChunkLine {
+                row: outcome.index,
+                chunk: chunk.chunk,
+                inputs: &chunk.inputs,
+                scores: Labelled(&self.labels, &chunk.scores.scores),
+                rationales: Labelled(&self.rationale_labels, &chunk.scores.rationales),
+                cached: chunk.cached,
             };
-            let line = json!({
-                "row": outcome.index,
-                "chunk": chunk.chunk,
-                "inputs": chunk.inputs,
-                "scores": by_label(&self.labels, chunk.scores.scores.iter().map(|s| json!(s)).collect()),
-                "rationales": by_label(&self.rationale_labels, chunk.scores.rationales.iter().map(|s| json!(s)).collect()),
-                "cached": chunk.cached,
-            });
-            writeln!(self.jsonl, "{line}").map_err(|e| output_error(&self.jsonl_path, e))?;
+            serde_json::to_writer(&mut self.jsonl, &line)
+                .map_err(|e| output_error(&self.jsonl_path, e))?;
+            self.jsonl
+                .write_all(b"\n")
+                .map_err(|e| output_error(&self.jsonl_path, e))?;
         }
-        self.pending.push(outcome.clone());
+        // Only what the Parquet row needs: the chunks' texts are in the JSONL already.
+        self.pending.push(PendingRow {
+            index: outcome.index,
+            chunks: outcome.chunks.len() as u32,
+            status: outcome.status.clone(),
+        });
         if self.pending.len() >= BATCH_ROWS {
             self.flush_batch()?;
         }
@@ -114,7 +159,7 @@ impl RowFiles {
         let mut error = StringBuilder::new();
         for o in &rows {
             row.append_value(o.index);
-            chunks.append_value(o.chunks.len() as u32);
+            chunks.append_value(o.chunks);
             let (s, b, e, values): (&str, Option<&str>, Option<String>, Option<&[f64]>) =
                 match &o.status {
                     Status::Rated { scores, bucket } => {
@@ -206,4 +251,142 @@ pub fn write_summary_csv(dir: &Path, tallies: &[Tally]) -> Result<Vec<PathBuf>, 
         w.flush().map_err(|e| output_error(&path, e))?;
     }
     Ok(vec![summary, file.commit()?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::rate::{ChunkRecord, Usage};
+    use crate::pipeline::{ChunkScores, RowScores, Stage, StageError};
+    use arrow_array::cast::AsArray;
+    use serde_json::{Map, Value, json};
+
+    /// A chunk line as the writer first built it (a `serde_json::Value`), to compare with.
+    fn value_line(
+        labels: &[String],
+        rationale_labels: &[String],
+        row: u64,
+        c: &ChunkRecord,
+    ) -> String {
+        let by_label = |labels: &[String], values: Vec<Value>| -> Map<String, Value> {
+            labels.iter().cloned().zip(values).collect()
+        };
+        json!({
+            "row": row,
+            "chunk": c.chunk,
+            "inputs": c.inputs,
+            "scores": by_label(labels, c.scores.scores.iter().map(|s| json!(s)).collect()),
+            "rationales": by_label(rationale_labels, c.scores.rationales.iter().map(|s| json!(s)).collect()),
+            "cached": c.cached,
+        })
+        .to_string()
+    }
+
+    fn chunk(n: usize, text: &str, scores: Vec<f64>, cached: bool) -> ChunkRecord {
+        ChunkRecord {
+            chunk: n,
+            inputs: Inputs::from([
+                ("resource".to_string(), text.to_string()),
+                ("a_first".to_string(), "\u{0}\u{1f} \\ \"".to_string()),
+            ]),
+            scores: ChunkScores {
+                scores,
+                rationales: vec!["why \"so\"\n日本語 😀".into(), "second".into()],
+            },
+            cached,
+        }
+    }
+
+    #[test]
+    fn chunk_lines_are_what_the_json_value_gave() {
+        let dir = tempfile::tempdir().unwrap();
+        // "overall" twice: a JSON object keeps it once, at its first place, with its last value.
+        let labels: Vec<String> = ["depth", "overall", "x", "overall"]
+            .map(String::from)
+            .into();
+        let rationale_labels: Vec<String> = ["why", "more"].map(String::from).into();
+        let outcomes = vec![
+            RowOutcome {
+                index: 7,
+                status: Status::Rated {
+                    scores: RowScores {
+                        scores: vec![2.5, 3.0, 1.0, 2.0],
+                    },
+                    bucket: "Good".into(),
+                },
+                chunks: vec![
+                    chunk(
+                        0,
+                        "Text with \"quotes\", \\ and\nnewlines\t日本語 😀 \u{7f}",
+                        vec![2.0, 3.0, 0.1 + 0.2, -0.0],
+                        false,
+                    ),
+                    chunk(
+                        1,
+                        "",
+                        vec![f64::NAN, f64::INFINITY, 1e300, 12345678.9],
+                        true,
+                    ),
+                ],
+                usage: Usage::default(),
+            },
+            RowOutcome {
+                index: 8,
+                status: Status::Failed(StageError::new(
+                    Stage::Score,
+                    crate::failure::FailureKind::Trap,
+                    "it broke",
+                )),
+                chunks: vec![chunk(0, "short", vec![1.0], false)],
+                usage: Usage::default(),
+            },
+            RowOutcome {
+                index: 9,
+                status: Status::Skipped("too short".into()),
+                chunks: Vec::new(),
+                usage: Usage::default(),
+            },
+        ];
+        let mut files = RowFiles::create(dir.path(), "d.lens", &labels, &rationale_labels).unwrap();
+        for outcome in &outcomes {
+            files.write(outcome).unwrap();
+        }
+        let written = files.finish().unwrap();
+        let jsonl = std::fs::read_to_string(&written[0]).unwrap();
+        let want: String = outcomes
+            .iter()
+            .flat_map(|o| {
+                o.chunks
+                    .iter()
+                    .map(|c| value_line(&labels, &rationale_labels, o.index, c) + "\n")
+            })
+            .collect();
+        assert_eq!(jsonl, want);
+        assert_eq!(jsonl.lines().count(), 3);
+
+        // The Parquet file has one row per outcome, with its status and chunk count.
+        let file = std::fs::File::open(&written[1]).unwrap();
+        let batches: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        assert_eq!(batches.len(), 1);
+        let batch = &batches[0];
+        let status: Vec<&str> = (0..batch.num_rows())
+            .map(|i| {
+                batch
+                    .column_by_name("status")
+                    .unwrap()
+                    .as_string::<i32>()
+                    .value(i)
+            })
+            .collect();
+        assert_eq!(status, ["rated", "failed", "skipped"]);
+        let chunks = batch
+            .column_by_name("chunks")
+            .unwrap()
+            .as_primitive::<arrow_array::types::UInt32Type>();
+        assert_eq!(chunks.values().to_vec(), vec![2, 1, 0]);
+    }
 }

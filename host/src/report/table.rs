@@ -78,10 +78,17 @@ pub fn render_summary(tallies: &[Tally]) -> String {
     align_numbers(&mut summary, header.len());
     out.push_str(&format!("\nSummary (share of rated rows)\n{summary}\n"));
 
+    out.push_str(&reasons(tallies));
+    out
+}
+
+/// One line per kind of failure (with an example) and per skip reason, each starting with a newline.
+fn reasons(tallies: &[Tally]) -> String {
+    let mut out = String::new();
     for t in tallies {
-        for (what, (count, example)) in &t.failure_kinds {
+        for ((stage, kind), (count, example)) in &t.failure_kinds {
             out.push_str(&format!(
-                "\n{}: {count} row(s) failed at {what}, e.g.: {example}",
+                "\n{}: {count} row(s) failed at {stage} {kind}, e.g.: {example}",
                 t.lens
             ));
         }
@@ -96,7 +103,8 @@ pub fn print_summary(tallies: &[Tally]) {
     println!("{}", render_summary(tallies));
 }
 
-/// What a dry run found: prompts, cache hits and the tokens a real run would send.
+/// What a dry run found: prompts, cache hits and the tokens a real run would send, and the rows
+/// that already failed (a component's preprocess, a template) with their reasons.
 pub fn render_dry_run(tallies: &[Tally], max_tokens: u32) -> String {
     if tallies.is_empty() {
         return String::new();
@@ -106,6 +114,7 @@ pub fn render_dry_run(tallies: &[Tally], max_tokens: u32) -> String {
     h.extend(
         [
             "Rows",
+            "Failed",
             "Skipped",
             "Prompts",
             "Cached",
@@ -123,6 +132,7 @@ pub fn render_dry_run(tallies: &[Tally], max_tokens: u32) -> String {
         row.extend(
             [
                 tally.rows(),
+                tally.failed,
                 tally.skipped,
                 u.prompts,
                 u.cache_hits,
@@ -136,10 +146,43 @@ pub fn render_dry_run(tallies: &[Tally], max_tokens: u32) -> String {
     }
     align_numbers(&mut t, header.len());
     format!(
-        "Dry run: nothing was sent to the model.\n{t}\nInput tokens count uncached prompts only."
+        "Dry run: nothing was sent to the model.\n{t}\nInput tokens count uncached prompts only.{}",
+        reasons(tallies)
     )
 }
 
 pub fn print_dry_run(tallies: &[Tally], max_tokens: u32) {
     println!("{}", render_dry_run(tallies, max_tokens));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::rate::{RowOutcome, Status, Usage};
+    use crate::pipeline::{Stage, StageError};
+
+    #[test]
+    fn a_dry_run_shows_failed_rows_and_why() {
+        let mut tally = Tally::new("data", "demo", &["overall".to_string()], Vec::new());
+        let outcome = |status| RowOutcome {
+            index: 0,
+            status,
+            chunks: Vec::new(),
+            usage: Usage::default(),
+        };
+        tally.record(&outcome(Status::Planned));
+        let failed = StageError::new(
+            Stage::Preprocess,
+            crate::failure::FailureKind::BadOutput,
+            "lens `demo`'s component, preprocess stage, row 1: returned 100000 prompts for one row",
+        );
+        tally.record(&outcome(Status::Failed(failed.clone())));
+        tally.record(&outcome(Status::Failed(failed)));
+        let text = render_dry_run(&[tally], 256);
+        assert!(text.contains("| Failed |"), "{text}");
+        assert!(
+            text.contains("demo: 2 row(s) failed at preprocess bad-output, e.g.: lens `demo`'s component, preprocess stage, row 1: returned 100000 prompts"),
+            "{text}"
+        );
+    }
 }

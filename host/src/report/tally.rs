@@ -1,5 +1,7 @@
 //! Per dataset and lens: bucket counts, score means, failures, skips and token usage.
 
+use crate::failure::FailureKind;
+use crate::pipeline::Stage;
 use crate::pipeline::rate::{RowOutcome, Status, Usage};
 use std::collections::BTreeMap;
 
@@ -17,8 +19,8 @@ pub struct Tally {
     pub planned: u64,
     /// Why rows were skipped, with counts ("too short", "null in column `text`", …).
     pub skip_reasons: BTreeMap<String, u64>,
-    /// Why rows failed, by error kind, with one example message each.
-    pub failure_kinds: BTreeMap<String, (u64, String)>,
+    /// Why rows failed, by stage and kind, with one example message each.
+    pub failure_kinds: BTreeMap<(Stage, FailureKind), (u64, String)>,
     sums: Vec<f64>,
     pub usage: Usage,
 }
@@ -60,7 +62,7 @@ impl Tally {
                 self.failed += 1;
                 let entry = self
                     .failure_kinds
-                    .entry(format!("{} {}", e.stage, e.kind))
+                    .entry((e.stage, e.kind))
                     .or_insert((0, e.message.clone()));
                 entry.0 += 1;
             }
@@ -72,6 +74,15 @@ impl Tally {
     pub fn skip(&mut self, reason: &str) {
         self.skipped += 1;
         *self.skip_reasons.entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// Rows that failed with this kind, at any stage.
+    pub fn failed_with(&self, kind: FailureKind) -> u64 {
+        self.failure_kinds
+            .iter()
+            .filter(|((_, k), _)| *k == kind)
+            .map(|(_, (n, _))| n)
+            .sum()
     }
 
     /// Every row seen: rated, failed, skipped or planned.

@@ -40,17 +40,42 @@ pub fn overall_and_note() -> Value {
     })
 }
 
+/// The same, with `overall` an integer from 1 to 3.
+pub fn overall_1_to_3() -> Value {
+    let mut function = overall_and_note();
+    function["parameters"]["properties"]["overall"] =
+        json!({"type": "integer", "minimum": 1, "maximum": 3});
+    function
+}
+
 /// Write a local lens folder with this component and config extras (e.g. `"limits"`).
 pub fn local_lens(root: &Path, name: &str, wasm: &[u8], extra_config: Value) -> PathBuf {
+    lens_folder(root, name, "local", wasm, extra_config, overall_and_note())
+}
+
+/// Write a lens folder of `kind` ("local", "instruct", "pretrain") with this component, config
+/// extras and function schema; model lenses get templates that use their one field `text`.
+pub fn lens_folder(
+    root: &Path,
+    name: &str,
+    kind: &str,
+    wasm: &[u8],
+    extra_config: Value,
+    function: Value,
+) -> PathBuf {
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut config = json!({"input_fields": ["text"], "type": "local", "component": "lens.wasm"});
+    let mut config = json!({"input_fields": ["text"], "type": kind, "component": "lens.wasm"});
     if let (Some(config), Some(extra)) = (config.as_object_mut(), extra_config.as_object()) {
         config.extend(extra.clone());
     }
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    std::fs::write(dir.join("function.json"), overall_and_note().to_string()).unwrap();
+    std::fs::write(dir.join("function.json"), function.to_string()).unwrap();
     std::fs::write(dir.join("lens.wasm"), wasm).unwrap();
+    if kind != "local" {
+        std::fs::write(dir.join("system.jinja"), "Rate the text.").unwrap();
+        std::fs::write(dir.join("prompt.jinja"), "{{ text }}").unwrap();
+    }
     dir
 }
 

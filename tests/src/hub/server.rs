@@ -173,10 +173,10 @@ async fn handle(req: Request<Incoming>, host: Host, state: Arc<State>) -> Respon
     if let Some(len) = head_len {
         h.insert("content-length", HeaderValue::from(len));
     }
-    if host == Host::Hub {
-        if let Ok(v) = HeaderValue::from_str(&state.request_id()) {
-            h.insert("x-request-id", v);
-        }
+    if host == Host::Hub
+        && let Ok(v) = HeaderValue::from_str(&state.request_id())
+    {
+        h.insert("x-request-id", v);
     }
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (

@@ -123,7 +123,7 @@ fn make_cursor(offset: usize) -> String {
 }
 
 fn parse_cursor(c: &str) -> Option<usize> {
-    if c.len() % 2 != 0 {
+    if !c.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..c.len())

@@ -191,6 +191,22 @@ impl Run {
         self
     }
 
+    /// The run finished and wrote its outputs, but some rows failed: exit code 4.
+    #[track_caller]
+    pub fn rows_failed(self) -> Run {
+        assert_eq!(
+            self.code, 4,
+            "expected a finished run with failed rows (exit 4):\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains("row(s) failed"),
+            "no failed-rows line:\n{}",
+            self.stderr
+        );
+        self
+    }
+
     /// The run failed with exactly one `error:` line; return it.
     #[track_caller]
     pub fn error(&self) -> String {

@@ -121,7 +121,10 @@ mod tests {
             .collect()
     }
 
-    fn summary(configs: &[Config]) -> Vec<(String, bool, Vec<(String, bool, Vec<String>)>)> {
+    /// A config as (name, default, its splits as (name, partial, files)).
+    type Summary = (String, bool, Vec<(String, bool, Vec<String>)>);
+
+    fn summary(configs: &[Config]) -> Vec<Summary> {
         configs
             .iter()
             .map(|c| {

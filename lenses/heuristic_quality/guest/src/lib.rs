@@ -1,6 +1,8 @@
 //! The `heuristic_quality` lens: scores a document 1–3 on each Gopher/C4-style signal, plus `overall`,
 //! without a model. The thresholds are in `function.json` and `../README.md`.
 
+#[cfg(test)]
+mod reference;
 pub mod signals;
 
 use classified_lens::{Error, Fields, Lens, Scored, Stage};
@@ -19,8 +21,16 @@ impl Lens for HeuristicQuality {
 
     /// `overall` 1 → Poor; 2 → Low, or Medium when the mean signal is at least 2.5; 3 → Good.
     fn bucket(&self, scores: &[(String, f64)]) -> Result<String, Error> {
-        let overall = scores.iter().find(|(l, _)| l == "overall").map(|(_, v)| *v).ok_or("no `overall` score")?;
-        let signals: Vec<f64> = scores.iter().filter(|(l, _)| l != "overall").map(|(_, v)| *v).collect();
+        let overall = scores
+            .iter()
+            .find(|(l, _)| l == "overall")
+            .map(|(_, v)| *v)
+            .ok_or("no `overall` score")?;
+        let signals: Vec<f64> = scores
+            .iter()
+            .filter(|(l, _)| l != "overall")
+            .map(|(_, v)| *v)
+            .collect();
         let mean = signals.iter().sum::<f64>() / signals.len().max(1) as f64;
         let bucket = match overall.round() as i64 {
             ..=1 => "Poor",
@@ -35,7 +45,11 @@ impl Lens for HeuristicQuality {
 classified_lens::export_lens!(HeuristicQuality);
 
 /// 3 when `value` is in `good`, 2 when in `fair`, else 1.
-fn band(value: f64, good: std::ops::RangeInclusive<f64>, fair: std::ops::RangeInclusive<f64>) -> f64 {
+fn band(
+    value: f64,
+    good: std::ops::RangeInclusive<f64>,
+    fair: std::ops::RangeInclusive<f64>,
+) -> f64 {
     if good.contains(&value) {
         3.0
     } else if fair.contains(&value) {
@@ -50,22 +64,47 @@ pub fn scored(s: &Signals) -> Scored {
     let thresholds = [0.20, 0.18, 0.16];
     let ngram = if s.top_ngram.iter().zip(thresholds).all(|(v, t)| *v < t) {
         3.0
-    } else if s.top_ngram.iter().zip(thresholds).all(|(v, t)| *v < 1.5 * t) {
+    } else if s
+        .top_ngram
+        .iter()
+        .zip(thresholds)
+        .all(|(v, t)| *v < 1.5 * t)
+    {
         2.0
     } else {
         1.0
     };
     let signals = [
-        ("word_count", band(words, 50.0..=100_000.0, 20.0..=200_000.0)),
-        ("mean_word_length", band(s.mean_word_length, 3.0..=10.0, 2.5..=12.0)),
+        (
+            "word_count",
+            band(words, 50.0..=100_000.0, 20.0..=200_000.0),
+        ),
+        (
+            "mean_word_length",
+            band(s.mean_word_length, 3.0..=10.0, 2.5..=12.0),
+        ),
         ("symbol_ratio", band(s.symbol_ratio, 0.0..=0.05, 0.0..=0.1)),
         (
             "bullet_ellipsis_lines",
-            band(s.bullet_lines, 0.0..=0.5, 0.0..=0.9).min(band(s.ellipsis_lines, 0.0..=0.1, 0.0..=0.3)),
+            band(s.bullet_lines, 0.0..=0.5, 0.0..=0.9).min(band(
+                s.ellipsis_lines,
+                0.0..=0.1,
+                0.0..=0.3,
+            )),
         ),
         ("alpha_words", band(s.alpha_words, 0.8..=1.0, 0.6..=1.0)),
-        ("stop_words", band(s.stop_words as f64, 2.0..=8.0, 1.0..=8.0)),
-        ("duplication", band(s.duplicate_lines.max(s.duplicate_paragraphs), 0.0..=0.1, 0.0..=0.3)),
+        (
+            "stop_words",
+            band(s.stop_words as f64, 2.0..=8.0, 1.0..=8.0),
+        ),
+        (
+            "duplication",
+            band(
+                s.duplicate_lines.max(s.duplicate_paragraphs),
+                0.0..=0.1,
+                0.0..=0.3,
+            ),
+        ),
         ("ngram_repetition", ngram),
     ];
     let ones = signals.iter().filter(|(_, v)| *v == 1.0).count();
@@ -125,13 +164,18 @@ mod tests {
 
     #[test]
     fn spam_scores_one() {
-        let s = HeuristicQuality.score(fields(&"BUY NOW #deal #cheap\n".repeat(30))).unwrap();
+        let s = HeuristicQuality
+            .score(fields(&"BUY NOW #deal #cheap\n".repeat(30)))
+            .unwrap();
         assert_eq!(s.get("overall"), Some(1.0));
         assert_eq!(HeuristicQuality.bucket(&s.scores).unwrap(), "Poor");
     }
 
     #[test]
     fn missing_text_fails_the_row() {
-        assert!(matches!(HeuristicQuality.score(Fields::new()), Err(Error::Failed(_))));
+        assert!(matches!(
+            HeuristicQuality.score(Fields::new()),
+            Err(Error::Failed(_))
+        ));
     }
 }

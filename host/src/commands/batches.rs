@@ -2,25 +2,9 @@
 
 use crate::batch::{client::BatchApi, store};
 use crate::cache::Cache;
+use crate::cli::BatchesCommand;
 use crate::error::Error;
 use crate::settings::Settings;
-use clap::Subcommand;
-
-#[derive(Debug, Subcommand)]
-pub enum BatchesCommand {
-    /// The batches recorded in the cache, newest first, with their last known status.
-    List,
-    /// A batch's current status and request counts, from the API.
-    Status {
-        /// The batch id (`batch_…`), as `batches list` shows it.
-        id: String,
-    },
-    /// Cancel a batch. Its answers so far reach the cache on the next `summary --batch` run.
-    Cancel {
-        /// The batch id (`batch_…`), as `batches list` shows it.
-        id: String,
-    },
-}
 
 pub fn run(cmd: BatchesCommand, settings: &Settings) -> Result<(), Error> {
     let path = settings.database();
@@ -37,10 +21,6 @@ pub fn run(cmd: BatchesCommand, settings: &Settings) -> Result<(), Error> {
         settings.api_key.clone(),
         settings.timeout,
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     match cmd {
         BatchesCommand::List => {
             let jobs = store::jobs(&cache)?;
@@ -60,7 +40,7 @@ pub fn run(cmd: BatchesCommand, settings: &Settings) -> Result<(), Error> {
             Ok(())
         }
         BatchesCommand::Status { id } => {
-            let batch = runtime.block_on(api.retrieve(&id))?;
+            let batch = crate::runtime::block_on(async { Ok(api.retrieve(&id).await?) })?;
             print_batch(&batch);
             if let Some(job) = store::job_by_batch(&cache, &id)?
                 && !job.done
@@ -71,7 +51,7 @@ pub fn run(cmd: BatchesCommand, settings: &Settings) -> Result<(), Error> {
             Ok(())
         }
         BatchesCommand::Cancel { id } => {
-            let batch = runtime.block_on(api.cancel(&id))?;
+            let batch = crate::runtime::block_on(async { Ok(api.cancel(&id).await?) })?;
             print_batch(&batch);
             if let Some(job) = store::job_by_batch(&cache, &id)? {
                 store::set_status(&cache, job.id, &batch.status, false)?;

@@ -1,10 +1,11 @@
 //! Cost around one `summary` run: the price it runs at, the estimate printed before anything is
 //! sent, the spend lines of the final report and the `--max-usd` stop.
 
-use super::{Budget, Estimate, Price, PriceTable, unknown_price_hint};
 use crate::batch;
-use crate::config::RunConfig;
+use crate::config::{RunConfig, RunMode};
+use crate::cost::{Budget, Estimate, Price, PriceTable, unknown_price_hint};
 use crate::error::Error;
+use crate::failure::FailureKind;
 use crate::pipeline::rate::Usage;
 use crate::report::Tally;
 use std::path::Path;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 /// The model's price for this run (batch or standard); `--max-usd` without one is an error.
 pub fn run_price(config: &RunConfig) -> Result<Option<Price>, Error> {
     let settings = &config.settings;
-    let price =
-        PriceTable::load(settings.prices_file.as_deref())?.price(&settings.model, config.batch);
+    let price = PriceTable::load(settings.prices_file.as_deref())?
+        .price(&settings.model, config.mode.batch_prices());
     if config.max_usd.is_some() && price.is_none() {
         return Err(Error::Usage(format!(
             "--max-usd needs the model's price: {}",
@@ -33,7 +34,7 @@ pub fn check_estimate(config: &RunConfig, estimate: &Estimate) -> Result<(), Err
     if usd <= max {
         return Ok(());
     }
-    if config.batch {
+    if config.mode == RunMode::Batch {
         return Err(Error::Budget(format!(
             "the batch could cost up to ${usd:.4}, above --max-usd {max}; nothing was sent: raise --max-usd or rate fewer rows with --max"
         )));
@@ -93,8 +94,7 @@ pub fn budget_stop(budget: &Budget, tallies: &[Tally]) -> Error {
     let s = budget.state();
     let unrated: u64 = tallies
         .iter()
-        .filter_map(|t| t.failure_kinds.get("call over-budget"))
-        .map(|(n, _)| n)
+        .map(|t| t.failed_with(FailureKind::OverBudget))
         .sum();
     Error::Budget(format!(
         "stopped at the --max-usd budget of ${}: {} request(s) sent for ${:.4}, {} not sent, {unrated} row(s) not rated (failed as over-budget in the outputs); answers are cached, so rerunning with a higher --max-usd continues from here",

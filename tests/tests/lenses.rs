@@ -1,4 +1,4 @@
-//! Checks of the built-in lenses (`lenses/`) and the fixture datasets
+//! Content checks of the built-in lenses (`lenses/`) and the fixture datasets
 //! (`tests/fixtures/`).
 
 use std::collections::HashSet;
@@ -7,9 +7,10 @@ use std::fs;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::{Value, json};
 
-use crate::openai::default_arguments;
-use crate::schema::{validate_chat_request, validate_function_object};
-use crate::{BUILTIN_LENSES, fixture, lenses_dir};
+use classified_tests::{
+    BUILTIN_LENSES, default_arguments, fixture, lenses_dir, validate_chat_request,
+    validate_function_object,
+};
 
 fn read_json(path: &std::path::Path) -> Value {
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,4 +1,9 @@
-//! Command-line arguments as parsed by clap. `config.rs` validates them into a typed run config.
+//! Command-line arguments as parsed by clap: types only. [`validate`] checks them into the typed
+//! run config (`crate::config`); `main.rs` picks the command and runs it.
+
+mod validate;
+
+pub mod lenses;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -17,13 +22,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Rate rows of one or more datasets through one or more lenses and summarize their quality.
-    Summary(SummaryArgs),
+    Summary(Box<SummaryArgs>),
     /// List, inspect, check, scaffold and try out lenses.
     #[command(subcommand)]
-    Lenses(crate::lens_cmd::LensesCommand),
+    Lenses(lenses::LensesCommand),
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
-    Batches(crate::batches_cmd::BatchesCommand),
+    Batches(BatchesCommand),
 }
 
 #[derive(Debug, Args)]
@@ -100,28 +105,18 @@ pub struct SummaryArgs {
     pub structured: crate::model::Structured,
 }
 
-/// The whole program behind `main`: parse, run, and turn a fatal error into one line and an exit code.
-/// (A library function so the workspace tests can build the same program as a test binary.)
-pub fn main() {
-    let cli = Cli::parse();
-    if let Err(e) = run(cli) {
-        eprintln!("error: {e}");
-        std::process::exit(e.exit_code());
-    }
-}
-
-fn run(cli: Cli) -> Result<(), crate::error::Error> {
-    use crate::settings::{Env, Settings};
-    let settings = Settings::load(&Env::from_process()?)?;
-    match cli.command {
-        Command::Summary(args) => {
-            crate::summary::run(crate::config::RunConfig::new(args, settings)?)?;
-            Ok(())
-        }
-        Command::Batches(cmd) => crate::batches_cmd::run(cmd, &settings),
-        Command::Lenses(cmd) => {
-            let catalog = crate::lens::Catalog::new(settings.lens_dir.iter().cloned().collect());
-            crate::lens_cmd::run(cmd, &catalog)
-        }
-    }
+#[derive(Debug, Subcommand)]
+pub enum BatchesCommand {
+    /// The batches recorded in the cache, newest first, with their last known status.
+    List,
+    /// A batch's current status and request counts, from the API.
+    Status {
+        /// The batch id (`batch_…`), as `batches list` shows it.
+        id: String,
+    },
+    /// Cancel a batch. Its answers so far reach the cache on the next `summary --batch` run.
+    Cancel {
+        /// The batch id (`batch_…`), as `batches list` shows it.
+        id: String,
+    },
 }

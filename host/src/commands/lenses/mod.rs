@@ -1,0 +1,71 @@
+//! `classified lenses list|show|check|new|call`: inspect lenses, scaffold a new one, run one stage by
+//! hand. One file per subcommand; `fields.rs` reads row fields the way `summary` does, and
+//! `templates/` holds the files `lenses new` writes.
+
+mod call;
+mod check;
+mod fields;
+mod list;
+mod new;
+mod show;
+
+use crate::cli::lenses::LensesCommand;
+use crate::error::Error;
+use crate::lens::{Catalog, Lens, LensKind, LensSource};
+use crate::pipeline::{ChunkScores, StageContext};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// What `lenses call` prints for one stage call (`{"skip": reason}` for a row `summary` would skip).
+pub use call::output as call_output;
+
+pub fn run(cmd: LensesCommand, catalog: &Catalog) -> Result<(), Error> {
+    match cmd {
+        LensesCommand::List => list::run(catalog),
+        LensesCommand::Show { name } => show::run(&catalog.get(&name)?),
+        LensesCommand::Check { lens } => check::run(catalog.get(&lens)?),
+        LensesCommand::New { name, lang } => new::run(&name, lang),
+        LensesCommand::Call { lens, stage, input } => call::run(catalog.get(&lens)?, stage, &input),
+    }
+}
+
+/// A stage context for running a lens outside a rating run (default chunking, the o200k tokenizer).
+fn context(lens: Lens) -> StageContext {
+    StageContext {
+        lens: Arc::new(lens),
+        chunking: Default::default(),
+        bpe: crate::pipeline::chunk::Tokenizer::lazy(tiktoken_rs::o200k_base_singleton),
+    }
+}
+
+fn kind_name(kind: LensKind) -> &'static str {
+    match kind {
+        LensKind::Pretrain => "pretrain",
+        LensKind::Instruct => "instruct",
+        LensKind::Local => "local",
+    }
+}
+
+fn source_name(source: &LensSource) -> String {
+    match source {
+        LensSource::Builtin => "built-in".into(),
+        LensSource::Dir(dir) => dir.display().to_string(),
+    }
+}
+
+/// A chunk's scores and rationales keyed by the lens's labels.
+fn scores_json(lens: &Lens, chunk: &ChunkScores) -> Value {
+    let scores: serde_json::Map<String, Value> = lens
+        .score_labels
+        .iter()
+        .cloned()
+        .zip(chunk.scores.iter().map(|v| json!(v)))
+        .collect();
+    let rationales: serde_json::Map<String, Value> = lens
+        .rationale_labels
+        .iter()
+        .cloned()
+        .zip(chunk.rationales.iter().map(|v| json!(v)))
+        .collect();
+    json!({"scores": scores, "rationales": rationales})
+}

@@ -1,0 +1,5 @@
+//! One module per command; `main.rs` picks the command once and calls its `run`.
+
+pub mod batches;
+pub mod lenses;
+pub mod summary;

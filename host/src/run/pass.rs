@@ -1,0 +1,179 @@
+//! One pass over one dataset's rows: every row through every lens, outcomes tallied (and written,
+//! when the pass has output files) in row order, with a progress bar per lens.
+
+use crate::data::{Dataset, Row};
+use crate::error::Error;
+use crate::pipeline::Inputs;
+use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
+use crate::report::{RowFiles, Tally};
+use futures_util::StreamExt;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Rows read ahead of the raters: enough to keep every worker busy, small enough to bound memory.
+const READ_AHEAD: usize = 256;
+
+/// What a pass needs besides the rows.
+pub struct Pass<'a> {
+    /// The dataset's display name (in the tallies and outputs).
+    pub name: &'a str,
+    pub runs: &'a Arc<Vec<LensRun>>,
+    pub services: &'a Arc<Services>,
+    /// Columns, mapped in order to each lens's input fields.
+    pub columns: &'a Arc<Vec<String>>,
+    /// Rows rated at once. It must stay well above the requests the scheduler lets fly, so it
+    /// never caps throughput, one slow row (in retries) does not idle the rest, and cached rows
+    /// behind network-bound ones finish meanwhile.
+    pub window: usize,
+    /// Show progress bars (a planning pass before a real run is silent).
+    pub progress: bool,
+}
+
+/// Rate every row of `dataset`; `files` (one per lens, or none) receive each outcome in row order.
+/// Returns each lens's tally and the files written.
+pub async fn rate_rows(
+    pass: &Pass<'_>,
+    dataset: Dataset,
+    mut files: Vec<RowFiles>,
+) -> Result<(Vec<Tally>, Vec<PathBuf>), Error> {
+    let progress = match pass.progress {
+        true => MultiProgress::new(),
+        false => MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+    };
+    let style = ProgressStyle::with_template(
+        "{prefix:>22} {bar:30} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+    )
+    .expect("the progress template is valid");
+    let mut tallies = Vec::new();
+    let mut bars = Vec::new();
+    for run in pass.runs.iter() {
+        tallies.push(Tally::new(
+            pass.name,
+            &run.lens.name,
+            &run.lens.score_labels,
+            run.stages.bucket_names(),
+        ));
+        let bar = progress.add(ProgressBar::new(dataset.total_rows.unwrap_or(0)));
+        bar.set_style(style.clone());
+        bar.set_prefix(run.lens.name.clone());
+        bars.push(bar);
+    }
+
+    // Rows are read on a blocking thread and handed over through a bounded channel.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    let rows = dataset.rows;
+    let reader = tokio::task::spawn_blocking(move || {
+        for row in rows {
+            let stop = row.is_err();
+            if tx.blocking_send(row).is_err() || stop {
+                break;
+            }
+        }
+    });
+
+    let mut outcomes = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+        .map(|row| {
+            let (runs, services, columns) = (
+                pass.runs.clone(),
+                pass.services.clone(),
+                pass.columns.clone(),
+            );
+            // Each row is its own task, so rows are rated on every core while this one writes.
+            RowTask(tokio::spawn(async move {
+                rate_row(&runs, &services, &columns, row?).await
+            }))
+        })
+        .buffered(pass.window);
+
+    while let Some(per_lens) = outcomes.next().await {
+        let per_lens = per_lens?;
+        for (i, outcome) in per_lens.iter().enumerate() {
+            tallies[i].record(outcome);
+            if let Some(f) = files.get_mut(i) {
+                f.write(outcome)?;
+            }
+            let t = &tallies[i];
+            bars[i].inc(1);
+            if dataset.total_rows.is_none() {
+                bars[i].set_length(t.rows());
+            }
+            bars[i].set_message(format!(
+                "cached {} · failed {} · skipped {}",
+                t.usage.cache_hits, t.failed, t.skipped
+            ));
+        }
+    }
+    drop(outcomes);
+    reader
+        .await
+        .map_err(|e| Error::Internal(format!("the dataset reader panicked: {e}")))?;
+    for bar in &bars {
+        bar.finish();
+    }
+    let mut written = Vec::new();
+    for f in files {
+        written.extend(f.finish()?);
+    }
+    Ok((tallies, written))
+}
+
+/// One row through every lens; the lenses of a row are rated together.
+async fn rate_row(
+    runs: &[LensRun],
+    services: &Arc<Services>,
+    columns: &[String],
+    row: Row,
+) -> Result<Vec<RowOutcome>, Error> {
+    let rated = futures_util::future::join_all(runs.iter().map(|run| {
+        let fields = lens_fields(run, columns, &row);
+        async move {
+            match fields {
+                Ok(fields) => run.rate(services, row.index, fields).await,
+                Err(reason) => Ok(RowOutcome {
+                    index: row.index,
+                    status: Status::Skipped(reason),
+                    chunks: Vec::new(),
+                    usage: Default::default(),
+                }),
+            }
+        }
+    }))
+    .await;
+    rated.into_iter().collect()
+}
+
+/// A row's values keyed by the lens's input fields (columns map to fields in order), or why it is skipped.
+fn lens_fields(run: &LensRun, columns: &[String], row: &Row) -> Result<Inputs, String> {
+    let mut fields = Inputs::new();
+    for ((field, column), value) in run.lens.input_fields.iter().zip(columns).zip(&row.values) {
+        match value {
+            Some(v) => fields.insert(field.clone(), v.clone()),
+            None => return Err(format!("null in column `{column}`")),
+        };
+    }
+    Ok(fields)
+}
+
+/// A spawned row. Dropped unfinished (the run stopped waiting, e.g. after a run-stopping error),
+/// it is cancelled rather than left running; a row that panicked becomes an internal error.
+struct RowTask<T>(tokio::task::JoinHandle<Result<T, Error>>);
+
+impl<T> std::future::Future for RowTask<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|done| {
+            done.unwrap_or_else(|e| Err(Error::Internal(format!("rating a row panicked: {e}"))))
+        })
+    }
+}
+
+impl<T> Drop for RowTask<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
