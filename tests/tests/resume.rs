@@ -11,31 +11,46 @@ fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()
 }
 
-#[test]
-fn kill_nine_mid_run_then_rerun_pays_only_for_unanswered_prompts() {
-    let server = FakeOpenAi::with_behaviour(|_| {
+/// A server that answers every request after 100 ms.
+fn slow_server() -> FakeOpenAi {
+    FakeOpenAi::with_behaviour(|_| {
         Reply::Delay(Duration::from_millis(100), Box::new(Reply::Answer))
-    });
-    let ws = Workspace::new();
-    let data = ws.instruct_rows(60);
-    let args = [
+    })
+}
+
+/// The arguments of a 60-row instruct run with at most 4 requests in flight.
+fn sixty_rows(data: &str) -> [&str; 6] {
+    [
         "summary",
-        data.as_str(),
+        data,
         "instruction,output",
         "instruction_following",
         "--workers",
         "4",
-    ];
+    ]
+}
 
-    let mut child = ws.spawn(Some(&server), &args);
+/// Wait (at most a minute) until `server` has received `n` requests.
+fn wait_for_requests(server: &FakeOpenAi, n: usize) {
     let started = Instant::now();
-    while server.request_count() < 20 {
+    while server.request_count() < n {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the run never got going"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+#[test]
+fn kill_nine_mid_run_then_rerun_pays_only_for_unanswered_prompts() {
+    let server = slow_server();
+    let ws = Workspace::new();
+    let data = ws.instruct_rows(60);
+    let args = sixty_rows(&data);
+
+    let mut child = ws.spawn(Some(&server), &args);
+    wait_for_requests(&server, 20);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let sent_before_kill = server.request_count();
@@ -154,28 +169,11 @@ fn an_interrupted_dry_run_and_a_cached_run_agree_on_what_is_left() {
 
 #[test]
 fn ctrl_c_stops_the_run_with_exit_code_130_and_keeps_every_answer() {
-    let server = FakeOpenAi::with_behaviour(|_| {
-        Reply::Delay(Duration::from_millis(100), Box::new(Reply::Answer))
-    });
+    let server = slow_server();
     let ws = Workspace::new();
     let data = ws.instruct_rows(60);
-    let args = [
-        "summary",
-        data.as_str(),
-        "instruction,output",
-        "instruction_following",
-        "--workers",
-        "4",
-    ];
-    let child = ws.spawn(Some(&server), &args);
-    let started = Instant::now();
-    while server.request_count() < 10 {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never got going"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = ws.spawn(Some(&server), &sixty_rows(&data));
+    wait_for_requests(&server, 10);
     // What Ctrl-C in a terminal sends.
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
