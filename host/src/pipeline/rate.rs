@@ -84,15 +84,16 @@ impl Usage {
     }
 }
 
-/// Run work off the async threads: a component stage may take up to its time limit.
+/// Run blocking I/O (a cache write) off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .expect("a pipeline stage panicked")
 }
 
-/// Run a stage: native stages right here (a hand-off to a blocking thread costs more than they
-/// do, and a cached rerun is nothing but stages), component stages off the async threads.
+/// Run a stage: native stages right here (a hand-off to another thread costs more than they do,
+/// and a cached rerun is nothing but stages), component stages on a component thread, off the
+/// async threads (a call may take up to its time limit).
 async fn stage<T: Send + 'static>(
     stages: &Arc<dyn Stages>,
     f: impl FnOnce() -> T + Send + 'static,
@@ -100,7 +101,7 @@ async fn stage<T: Send + 'static>(
     if stages.native() {
         f()
     } else {
-        blocking(f).await
+        crate::component::spawn_call(f).await
     }
 }
 
@@ -151,17 +152,28 @@ impl LensRun {
         outcome: &mut RowOutcome,
     ) -> Result<Status, RowError> {
         let stages = self.stages.clone();
-        let chunk_scores = if self.lens.kind == LensKind::Local {
-            let (stages, inputs) = (stages.clone(), fields.clone());
-            let scores = stage(&self.stages, move || stages.score(index, &inputs)).await?;
+        if self.lens.kind == LensKind::Local {
+            // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
+            let rated = stage(&self.stages, move || {
+                let scores = stages.score(index, &fields)?;
+                let row = stages.aggregate(index, std::slice::from_ref(&scores))?;
+                let bucket = stages.bucket(index, &row)?;
+                Ok::<_, StageError>((fields, scores, row, bucket))
+            })
+            .await?;
+            let (inputs, scores, row, bucket) = rated;
             outcome.chunks.push(ChunkRecord {
                 chunk: 0,
-                inputs: fields,
-                scores: scores.clone(),
+                inputs,
+                scores,
                 cached: false,
             });
-            vec![scores]
-        } else {
+            return Ok(Status::Rated {
+                scores: row,
+                bucket,
+            });
+        }
+        let chunk_scores = {
             let prepared = {
                 let stages = stages.clone();
                 stage(&self.stages, move || stages.preprocess(index, &fields)).await?
