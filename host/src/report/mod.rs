@@ -1,14 +1,69 @@
-//! Report stage: tally row outcomes, print readable tables, write summary.csv, per-chunk JSONL and
-//! per-row Parquet. Every file is written under a temporary name and renamed when complete.
+//! Report stage: tally row outcomes, print readable tables (or `--json`), write summary.csv,
+//! run.json, per-chunk JSONL, per-row Parquet and report.html. Every file is written under a
+//! temporary name and renamed when complete.
 
 mod atomic;
+mod dir;
 mod files;
+mod html;
+mod intervals;
+mod json;
+mod lens_data;
 mod names;
+mod parquet_rows;
+mod read;
+mod run_info;
+mod scores;
+mod summary_csv;
+mod svg;
 mod table;
 mod tally;
+mod texts;
+mod view;
 
 pub use atomic::AtomicFile;
-pub use files::{RowFiles, write_summary_csv};
+pub use files::RowFiles;
+pub use html::REPORT_HTML;
+pub use intervals::{Mean, Share};
+pub use json::render_json;
 pub use names::{dataset_names, output_stem};
+pub use parquet_rows::FileMeta;
+pub use read::{StoredRow, read_rows};
+pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, lens_checksum};
+pub use scores::{LabelDistribution, ScoreStats};
+pub use summary_csv::write_summary_csv;
 pub use table::{print_dry_run, print_summary};
 pub use tally::Tally;
+
+use crate::error::Error;
+use std::path::{Path, PathBuf};
+
+/// `compare.json`, when a `classified compare` wrote one into the folder: its section of the report.
+pub const COMPARE_JSON: &str = "compare.json";
+
+/// Build `report.html` in `dir` from the files there alone (per-row Parquets, their JSONL,
+/// run.json, compare.json): what every `summary` does at its end and `classified report DIR` does
+/// on its own, so both give the same report.
+pub fn write_report(dir: &Path) -> Result<PathBuf, Error> {
+    let loaded = dir::load(dir)?;
+    let view = view::build(&loaded);
+    let compare = read_compare(dir)?;
+    html::write(dir, &html::render(&view, compare.as_ref())?)
+}
+
+fn read_compare(dir: &Path) -> Result<Option<serde_json::Value>, Error> {
+    let path = dir.join(COMPARE_JSON);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::Usage(format!(
+                "{} is not JSON ({e}); delete it or rerun `classified compare`",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::Output {
+            path: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
