@@ -16,6 +16,7 @@ mod run_info;
 mod scores;
 mod summary_csv;
 mod svg;
+mod sink;
 mod table;
 mod tally;
 mod texts;
@@ -32,6 +33,7 @@ pub use read::{StoredRow, read_rows};
 pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, lens_checksum};
 pub use scores::{LabelDistribution, ScoreStats};
 pub use summary_csv::write_summary_csv;
+pub use sink::RowSink;
 pub use table::{print_dry_run, print_summary};
 pub use tally::Tally;
 
