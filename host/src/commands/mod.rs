@@ -2,4 +2,5 @@
 
 pub mod batches;
 pub mod lenses;
+pub mod report;
 pub mod summary;

@@ -271,7 +271,7 @@ mod tests {
 
         // The Parquet file has one row per outcome, with its status and chunk count.
         let file = std::fs::File::open(&written[1]).unwrap();
-        let batches: Vec<RecordBatch> =
+        let batches: Vec<arrow_array::RecordBatch> =
             parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024)
                 .unwrap()
                 .map(Result::unwrap)
@@ -293,5 +293,61 @@ mod tests {
             .unwrap()
             .as_primitive::<arrow_array::types::UInt32Type>();
         assert_eq!(chunks.values().to_vec(), vec![2, 1, 0]);
+
+        // Read back: the new columns say why, from where, and what the model wrote.
+        let mut rows = Vec::new();
+        let meta = crate::report::read_rows(&written[1], |r| rows.push(r)).unwrap();
+        assert_eq!(
+            meta.bucket_names,
+            ["Poor", "Good"],
+            "a bucket seen is added"
+        );
+        assert_eq!(meta.labels, labels);
+        assert_eq!(rows[0].bucket.as_deref(), Some("Good"));
+        assert_eq!(rows[0].scores[0], Some(2.5));
+        assert_eq!(
+            rows[0].rationales[0],
+            ["why \"so\"\n日本語 😀", "why \"so\"\n日本語 😀"]
+        );
+        assert_eq!(rows[1].error_kind.as_deref(), Some("trap"));
+        assert_eq!(rows[1].error_stage.as_deref(), Some("score"));
+        assert!(rows[1].error.as_deref().unwrap().contains("it broke"));
+        assert_eq!(rows[2].skipped.as_deref(), Some("too short"));
+        assert_eq!(rows[2].error.as_deref(), Some("too short"));
+        assert_eq!(rows[2].scores, [None, None, None, None]);
+        // No prompt was counted for these rows (Usage::default()): cached is unknown.
+        assert_eq!(rows[0].cached, None);
+    }
+
+    #[test]
+    fn cached_is_true_only_when_every_prompt_came_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = FileMeta {
+            format: 1,
+            dataset: "d".into(),
+            lens: "l".into(),
+            labels: vec!["overall".into()],
+            rationale_labels: Vec::new(),
+            bucket_names: Vec::new(),
+        };
+        let mut files = RowFiles::create(dir.path(), "d.l", meta).unwrap();
+        for (index, hits) in [(0, 2), (1, 1)] {
+            files
+                .write(&RowOutcome {
+                    index,
+                    status: Status::Skipped("x".into()),
+                    chunks: Vec::new(),
+                    usage: Usage {
+                        prompts: 2,
+                        cache_hits: hits,
+                        ..Usage::default()
+                    },
+                })
+                .unwrap();
+        }
+        let written = files.finish().unwrap();
+        let mut cached = Vec::new();
+        crate::report::read_rows(&written[1], |r| cached.push(r.cached)).unwrap();
+        assert_eq!(cached, [Some(true), Some(false)]);
     }
 }

@@ -63,7 +63,12 @@ fn rank(a: &Example, b: &Example) -> Ordering {
 }
 
 /// Keep the `n` first of `list` in `order` after adding `e`.
-fn keep(list: &mut Vec<Example>, e: Example, n: usize, order: impl Fn(&Example, &Example) -> Ordering) {
+fn keep(
+    list: &mut Vec<Example>,
+    e: Example,
+    n: usize,
+    order: impl Fn(&Example, &Example) -> Ordering,
+) {
     let at = list.partition_point(|x| order(x, &e) != Ordering::Greater);
     if at < n {
         list.insert(at, e);
@@ -113,8 +118,18 @@ impl LensData {
                 let values: Vec<f64> = row.scores.iter().map(|s| s.unwrap_or(f64::NAN)).collect();
                 self.scores.add(&values);
                 let e = example(row);
-                keep(self.top.entry(bucket.clone()).or_default(), e.clone(), EXAMPLES_PER_END, rank);
-                keep(self.bottom.entry(bucket).or_default(), e, EXAMPLES_PER_END, |a, b| rank(b, a));
+                keep(
+                    self.top.entry(bucket.clone()).or_default(),
+                    e.clone(),
+                    EXAMPLES_PER_END,
+                    rank,
+                );
+                keep(
+                    self.bottom.entry(bucket).or_default(),
+                    e,
+                    EXAMPLES_PER_END,
+                    |a, b| rank(b, a),
+                );
             }
             "failed" => {
                 self.failed += 1;
@@ -159,11 +174,13 @@ impl LensData {
         self.scores.merge(&other.scores);
         for (b, list) in other.top {
             let mine = self.top.entry(b).or_default();
-            list.into_iter().for_each(|e| keep(mine, e, EXAMPLES_PER_END, rank));
+            list.into_iter()
+                .for_each(|e| keep(mine, e, EXAMPLES_PER_END, rank));
         }
         for (b, list) in other.bottom {
             let mine = self.bottom.entry(b).or_default();
-            list.into_iter().for_each(|e| keep(mine, e, EXAMPLES_PER_END, |a, b| rank(b, a)));
+            list.into_iter()
+                .for_each(|e| keep(mine, e, EXAMPLES_PER_END, |a, b| rank(b, a)));
         }
         for e in other.failed_examples {
             if self.failed_examples.len() < FAILED_EXAMPLES {
@@ -254,7 +271,10 @@ mod tests {
         assert_eq!(a.top, one.top);
         assert_eq!(a.bottom, one.bottom);
         assert_eq!(a.scores, one.scores);
-        assert_eq!((a.rated, a.buckets.clone()), (one.rated, one.buckets.clone()));
+        assert_eq!(
+            (a.rated, a.buckets.clone()),
+            (one.rated, one.buckets.clone())
+        );
     }
 
     #[test]
@@ -277,7 +297,10 @@ mod tests {
             skipped: Some("too short".into()),
             ..rated(9, 0.0, "")
         });
-        assert_eq!(d.failures["timeout"], (3, "call timeout: took too long 0".to_string()));
+        assert_eq!(
+            d.failures["timeout"],
+            (3, "call timeout: took too long 0".to_string())
+        );
         assert_eq!(d.skip_reasons["too short"], 1);
         assert_eq!(d.failed_examples.len(), 3);
         assert_eq!(d.rows(), 4);

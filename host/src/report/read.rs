@@ -40,11 +40,15 @@ pub fn file_meta(path: &Path) -> Result<FileMeta, Error> {
         path: path.display().to_string(),
         source: e,
     })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
     meta_of(path, &builder)
 }
 
-fn meta_of<T>(path: &Path, builder: &ParquetRecordBatchReaderBuilder<T>) -> Result<FileMeta, Error> {
+fn meta_of(
+    path: &Path,
+    builder: &ParquetRecordBatchReaderBuilder<std::fs::File>,
+) -> Result<FileMeta, Error> {
     let value = builder
         .metadata()
         .file_metadata()
@@ -61,16 +65,25 @@ pub fn read_rows(path: &Path, mut each: impl FnMut(StoredRow)) -> Result<FileMet
         path: path.display().to_string(),
         source: e,
     })?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
     let meta = meta_of(path, &builder)?;
     let want = schema(&meta.labels, &meta.rationale_labels);
     if builder.schema().fields() != want.fields() {
-        return Err(unreadable(path, "its columns are not the ones its footer implies"));
+        return Err(unreadable(
+            path,
+            "its columns are not the ones its footer implies",
+        ));
     }
     let reader = builder.build().map_err(|e| unreadable(path, e))?;
     for batch in reader {
         let batch = batch.map_err(|e| unreadable(path, e))?;
-        rows_of(&batch, meta.labels.len(), meta.rationale_labels.len(), &mut each);
+        rows_of(
+            &batch,
+            meta.labels.len(),
+            meta.rationale_labels.len(),
+            &mut each,
+        );
     }
     Ok(meta)
 }
@@ -81,7 +94,12 @@ fn text(batch: &RecordBatch, column: usize, i: usize) -> Option<String> {
 }
 
 /// The rows of one record batch; columns by position (labels may repeat a name).
-fn rows_of(batch: &RecordBatch, labels: usize, rationales: usize, each: &mut impl FnMut(StoredRow)) {
+fn rows_of(
+    batch: &RecordBatch,
+    labels: usize,
+    rationales: usize,
+    each: &mut impl FnMut(StoredRow),
+) {
     let rows = batch.column(0).as_primitive::<UInt64Type>();
     // `after` is the `error` column, just past the scores and `chunks`.
     let after = 3 + labels + 1;

@@ -141,7 +141,7 @@ impl RunInfo {
     pub fn for_summary(config: &RunConfig, tallies: &[Tally], price: Option<Price>) -> RunInfo {
         let mut usage = Usage::default();
         tallies.iter().for_each(|t| usage.add(&t.usage));
-        let (max, seed) = match config.sample {
+        let (max, seed) = match config.selection.sample {
             Sample::Random { n, seed } => (Some(n), Some(seed)),
             _ => (None, None),
         };
@@ -160,7 +160,7 @@ impl RunInfo {
             .into(),
             max,
             seed,
-            lenses: config.lenses.iter().map(LensInfo::new).collect(),
+            lenses: config.selection.lenses.iter().map(LensInfo::new).collect(),
             spend: Spend::new(&usage, price),
             outputs: tallies.iter().map(OutputInfo::new).collect(),
         }

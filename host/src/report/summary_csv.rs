@@ -56,4 +56,3 @@ pub fn write_summary_csv(dir: &Path, tallies: &[Tally]) -> Result<Vec<PathBuf>, 
     }
     Ok(vec![summary, file.commit()?])
 }
-

@@ -48,7 +48,10 @@ pub fn share_chart(title: &str, shares: &[Share]) -> String {
     for (i, share) in shares.iter().enumerate() {
         let y = 6.0 + row * i as f64;
         let bar = width * share.percent / 100.0;
-        let (lo, hi) = (left + width * share.low / 100.0, left + width * share.high / 100.0);
+        let (lo, hi) = (
+            left + width * share.low / 100.0,
+            left + width * share.high / 100.0,
+        );
         let mid = y + 9.0;
         let _ = write!(
             s,
@@ -76,7 +79,11 @@ pub fn share_chart(title: &str, shares: &[Share]) -> String {
 /// `(label, rows)` bars of a distribution: one per value, or equal-width bins when there are many.
 fn bars(d: &LabelDistribution) -> Vec<(String, u64)> {
     if d.values.len() <= MAX_BARS {
-        return d.values.iter().map(|(v, n)| (format_value(*v), *n)).collect();
+        return d
+            .values
+            .iter()
+            .map(|(v, n)| (format_value(*v), *n))
+            .collect();
     }
     let (min, max) = (d.values[0].0, d.values[d.values.len() - 1].0);
     let step = (max - min) / MAX_BARS as f64;
@@ -106,7 +113,7 @@ pub fn histogram(d: &LabelDistribution, mean: &Mean) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg class="chart histogram" viewBox="0 0 520 190" width="520" height="190" role="img" aria-label="{} histogram">"#,
+        r#"<svg class="chart histogram" viewBox="0 0 520 190" width="390" height="142" role="img" aria-label="{} histogram">"#,
         escape(&d.label)
     );
     let base = top + plot;
@@ -180,7 +187,10 @@ mod tests {
     fn share_bars_are_proportional_and_names_are_escaped() {
         let svg = share_chart(
             "d × l",
-            &[share("Good", 50.0), share("<script>alert(1)</script>\"'&", 25.0)],
+            &[
+                share("Good", 50.0),
+                share("<script>alert(1)</script>\"'&", 25.0),
+            ],
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         // 320 px for 100%: 50% is 160 px wide, 25% is 80.
@@ -188,7 +198,10 @@ mod tests {
         assert!(svg.contains(r#"width="80.00" height="18""#), "{svg}");
         assert!(!svg.contains("<script"), "{svg}");
         assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
-        assert!(!svg.contains("http"), "no namespace URL or any other: {svg}");
+        assert!(
+            !svg.contains("http"),
+            "no namespace URL or any other: {svg}"
+        );
         assert_eq!(svg.matches("<rect").count(), 2);
     }
 
@@ -209,7 +222,10 @@ mod tests {
         let svg = histogram(&d, &mean);
         assert_eq!(svg.matches("<rect").count(), 3);
         // The tallest bar (3 rows) is the full 120 px; 2 rows are 80.
-        assert!(svg.contains(r#"height="120.00""#) && svg.contains(r#"height="80.00""#), "{svg}");
+        assert!(
+            svg.contains(r#"height="120.00""#) && svg.contains(r#"height="80.00""#),
+            "{svg}"
+        );
         assert!(svg.contains("mean 2.33 (95% 1.70–2.90)"), "{svg}");
 
         let many = LabelDistribution {
@@ -217,8 +233,19 @@ mod tests {
             rated: 100,
             values: (0..100).map(|i| (i as f64 / 10.0, 1)).collect(),
         };
-        let svg = histogram(&many, &Mean { mean: None, low: None, high: None, ..mean });
+        let svg = histogram(
+            &many,
+            &Mean {
+                mean: None,
+                low: None,
+                high: None,
+                ..mean
+            },
+        );
         assert_eq!(svg.matches("<rect").count(), MAX_BARS);
-        assert!(!svg.contains("mean "), "no mean without rated rows' interval");
+        assert!(
+            !svg.contains("mean "),
+            "no mean without rated rows' interval"
+        );
     }
 }

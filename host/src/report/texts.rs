@@ -18,7 +18,10 @@ fn row_of(line: &str) -> Option<u64> {
 
 /// Per wanted row, its chunks' input fields in chunk order. A missing file gives nothing (the
 /// report then shows rows without text).
-pub fn read_texts(path: &Path, rows: &BTreeSet<u64>) -> Result<BTreeMap<u64, Vec<ChunkText>>, Error> {
+pub fn read_texts(
+    path: &Path,
+    rows: &BTreeSet<u64>,
+) -> Result<BTreeMap<u64, Vec<ChunkText>>, Error> {
     let mut out: BTreeMap<u64, Vec<ChunkText>> = BTreeMap::new();
     if rows.is_empty() {
         return Ok(out);
@@ -55,7 +58,14 @@ pub fn read_texts(path: &Path, rows: &BTreeSet<u64>) -> Result<BTreeMap<u64, Vec
             .and_then(|i| i.as_object())
             .map(|o| {
                 o.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -92,6 +102,10 @@ mod tests {
             ]
         );
         assert_eq!(row_of(r#"{"row":123,"x":1}"#), Some(123));
-        assert!(read_texts(&dir.path().join("missing.jsonl"), &BTreeSet::from([1])).unwrap().is_empty());
+        assert!(
+            read_texts(&dir.path().join("missing.jsonl"), &BTreeSet::from([1]))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -110,7 +110,11 @@ fn split_text(text: &str) -> (String, Option<String>) {
     (text[..cut].to_string(), Some(more))
 }
 
-fn example_view(lens: &LensData, e: &Example, texts: &BTreeMap<u64, Vec<ChunkText>>) -> ExampleView {
+fn example_view(
+    lens: &LensData,
+    e: &Example,
+    texts: &BTreeMap<u64, Vec<ChunkText>>,
+) -> ExampleView {
     let (preview, more) = split_text(&row_text(texts.get(&e.row)));
     let scores = lens
         .meta
@@ -153,7 +157,10 @@ fn section(i: usize, lens: &LensData, texts: &BTreeMap<u64, Vec<ChunkText>>) -> 
             Some(BucketExamples {
                 bucket: b.clone(),
                 top: top.iter().map(|e| example_view(lens, e, texts)).collect(),
-                bottom: bottom.iter().map(|e| example_view(lens, e, texts)).collect(),
+                bottom: bottom
+                    .iter()
+                    .map(|e| example_view(lens, e, texts))
+                    .collect(),
             })
         })
         .collect();
@@ -225,13 +232,24 @@ mod tests {
     fn long_texts_are_cut_on_a_character_boundary_and_capped() {
         let short = "ä".repeat(PREVIEW_CHARS);
         assert_eq!(split_text(&short), (short.clone(), None));
-        let long = format!("{}{}", "é".repeat(PREVIEW_CHARS), "x".repeat(TEXT_CHARS + 5));
+        let long = format!(
+            "{}{}",
+            "é".repeat(PREVIEW_CHARS),
+            "x".repeat(TEXT_CHARS + 5)
+        );
         let (preview, more) = split_text(&long);
         assert_eq!(preview.chars().count(), PREVIEW_CHARS);
         let more = more.unwrap();
-        assert!(more.ends_with("… (5 more characters)"), "{}", &more[more.len() - 40..]);
+        assert!(
+            more.ends_with("… (5 more characters)"),
+            "{}",
+            &more[more.len() - 40..]
+        );
         let chunks = vec![
-            vec![("instruction".to_string(), "Do".to_string()), ("output".to_string(), "Done".to_string())],
+            vec![
+                ("instruction".to_string(), "Do".to_string()),
+                ("output".to_string(), "Done".to_string()),
+            ],
             vec![("instruction".to_string(), "Again".to_string())],
         ];
         assert_eq!(
