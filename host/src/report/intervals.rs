@@ -44,8 +44,9 @@ pub fn shares(counts: &[(String, u64)], rated: u64) -> Vec<Share> {
                 bucket: bucket.clone(),
                 rows: *rows,
                 percent: 100.0 * i.estimate,
-                low: 100.0 * i.low,
-                high: 100.0 * i.high,
+                // Rounding can put a bound a hair past the share at 0% or 100%.
+                low: 100.0 * i.low.min(i.estimate),
+                high: 100.0 * i.high.max(i.estimate),
             }
         })
         .collect()
@@ -84,6 +85,9 @@ mod tests {
         assert!((s[0].plus_minus() - 13.7949).abs() < 1e-3, "{s:?}");
         // Nothing rated: nothing known, the whole range.
         let none = shares(&[("Good".into(), 0)], 0);
+        // 0 of 7: the interval starts exactly at the share.
+        let zero = shares(&[("Low".into(), 0)], 7);
+        assert_eq!(zero[0].low, zero[0].percent);
         assert_eq!((none[0].low, none[0].high), (0.0, 100.0));
     }
 
