@@ -90,7 +90,7 @@ pub fn render_summary(tallies: &[Tally]) -> String {
     }
     align_numbers(&mut summary, header.len());
     out.push_str(&format!(
-        "\nSummary (share of rated rows, ± half the 95% interval)\n{summary}\n"
+        "\nSummary (share of rated rows) ± half its 95% Wilson interval, in points\n{summary}\n"
     ));
 
     out.push_str(&reasons(tallies));
