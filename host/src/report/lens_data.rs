@@ -233,7 +233,7 @@ mod tests {
             error_kind: None,
             error_stage: None,
             skipped: None,
-            cached: Some(row % 2 == 0),
+            cached: Some(row.is_multiple_of(2)),
             rationales: vec![vec![format!("why {row}")]],
         }
     }

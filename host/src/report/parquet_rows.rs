@@ -82,8 +82,8 @@ impl PendingRow {
                     .collect()
             })
             .collect();
-        let cached =
-            (outcome.usage.prompts > 0).then(|| outcome.usage.cache_hits == outcome.usage.prompts);
+        let cached = (outcome.usage.prompts > 0)
+            .then_some(outcome.usage.cache_hits == outcome.usage.prompts);
         PendingRow {
             index: outcome.index,
             chunks: outcome.chunks.len() as u32,
