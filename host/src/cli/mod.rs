@@ -34,6 +34,8 @@ pub enum Command {
     Batches(BatchesCommand),
     /// Rebuild report.html in an output folder from its files alone (no cache, no model).
     Report(report::ReportArgs),
+    /// How well two raters (models, versions or lenses) agree on the same rows, from the cache.
+    Compare(Box<report::CompareArgs>),
 }
 
 #[derive(Debug, Args)]

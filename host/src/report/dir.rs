@@ -57,12 +57,6 @@ pub fn load(dir: &Path) -> Result<Loaded, Error> {
             None => lenses.push(part),
         }
     }
-    if lenses.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} holds no per-row Parquet written by classified; pass the DATA_DIR of a `classified summary` run",
-            dir.display()
-        )));
-    }
     let mut texts = Vec::new();
     for lens in &lenses {
         let wanted: BTreeSet<u64> = lens.example_rows().into_iter().collect();

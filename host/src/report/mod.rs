@@ -30,7 +30,7 @@ pub use json::render_json;
 pub use names::{dataset_names, output_stem};
 pub use parquet_rows::FileMeta;
 pub use read::{StoredRow, read_rows};
-pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, lens_checksum};
+pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, lens_checksum, now};
 pub use scores::{LabelDistribution, ScoreStats};
 pub use sink::RowSink;
 pub use summary_csv::write_summary_csv;
@@ -48,8 +48,14 @@ pub const COMPARE_JSON: &str = "compare.json";
 /// on its own, so both give the same report.
 pub fn write_report(dir: &Path) -> Result<PathBuf, Error> {
     let loaded = dir::load(dir)?;
-    let view = view::build(&loaded);
     let compare = read_compare(dir)?;
+    if loaded.lenses.is_empty() && compare.is_none() {
+        return Err(Error::Usage(format!(
+            "{} holds no per-row Parquet written by classified; pass the DATA_DIR of a `classified summary` run",
+            dir.display()
+        )));
+    }
+    let view = view::build(&loaded);
     html::write(dir, &html::render(&view, compare.as_ref())?)
 }
 
