@@ -295,3 +295,28 @@ fn split_parquet(from: &std::path::Path, at: u64, low: &std::path::Path, high: &
         w.close().unwrap();
     }
 }
+
+#[test]
+fn a_summary_reports_its_own_files_and_report_takes_the_whole_folder() {
+    let server = hostile_server();
+    let ws = Workspace::new();
+    let sample = support::fixture("sample.jsonl");
+    ws.run(None, &["summary", &sample, "text", "heuristic_quality"])
+        .ok();
+    let dataset = hostile_dataset(&ws);
+    let args = summary_args(&dataset);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ws.run(Some(&server), &args).rows_failed();
+    let html = ws.read("report.html");
+    assert!(html.contains(&format!("hostile × {LENS}")));
+    assert!(
+        !html.contains("sample × heuristic_quality"),
+        "an older run's files stay out of this run's report"
+    );
+    let data = ws.data_dir().to_string_lossy().into_owned();
+    ws.run(None, &["report", &data]).ok();
+    let html = ws.read("report.html");
+    assert!(
+        html.contains(&format!("hostile × {LENS}")) && html.contains("sample × heuristic_quality")
+    );
+}

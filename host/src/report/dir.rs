@@ -34,10 +34,14 @@ fn parquets(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Read `dir`.
-pub fn load(dir: &Path) -> Result<Loaded, Error> {
+/// Read `dir`: every per-row Parquet in it, or only those in `only`.
+pub fn load(dir: &Path, only: Option<&[PathBuf]>) -> Result<Loaded, Error> {
     let mut lenses: Vec<LensData> = Vec::new();
-    for path in parquets(dir)? {
+    let files = match only {
+        Some(files) => files.to_vec(),
+        None => parquets(dir)?,
+    };
+    for path in files {
         // A Parquet without our footer is not ours (a dataset kept beside the outputs, say).
         let Ok(meta) = file_meta(&path) else {
             continue;

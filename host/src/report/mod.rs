@@ -47,7 +47,22 @@ pub const COMPARE_JSON: &str = "compare.json";
 /// run.json, compare.json): what every `summary` does at its end and `classified report DIR` does
 /// on its own, so both give the same report.
 pub fn write_report(dir: &Path) -> Result<PathBuf, Error> {
-    let loaded = dir::load(dir)?;
+    report_of(dir, None)
+}
+
+/// Build `report.html` in `dir` from the per-row Parquets `files` (a run's own, not older runs'
+/// left in the folder) and the folder's run.json and compare.json.
+pub fn write_report_from(dir: &Path, files: &[PathBuf]) -> Result<PathBuf, Error> {
+    let parquets: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "parquet"))
+        .cloned()
+        .collect();
+    report_of(dir, Some(&parquets))
+}
+
+fn report_of(dir: &Path, only: Option<&[PathBuf]>) -> Result<PathBuf, Error> {
+    let loaded = dir::load(dir, only)?;
     let compare = read_compare(dir)?;
     if loaded.lenses.is_empty() && compare.is_none() {
         return Err(Error::Usage(format!(

@@ -341,7 +341,8 @@ impl<'a> Run<'a> {
         let info = report::RunInfo::for_summary(self.config, &report.tallies, self.price);
         report.files.push(info.write(&dir)?);
         // report.html is built from the files just written, as `classified report` builds it.
-        report.files.push(report::write_report(&dir)?);
+        let html = report::write_report_from(&dir, &report.files)?;
+        report.files.push(html);
         Ok(report)
     }
 
