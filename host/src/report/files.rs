@@ -9,7 +9,9 @@ use crate::pipeline::Inputs;
 use crate::pipeline::rate::{RowOutcome, Status};
 use arrow_schema::Schema;
 use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::io::{BufWriter, Write};
@@ -77,8 +79,13 @@ impl RowFiles {
         let jsonl_file = AtomicFile::create(&jsonl_path)?;
         let parquet_file = AtomicFile::create(&parquet_path)?;
         let schema = parquet_rows::schema(&meta.labels, &meta.rationale_labels);
-        let parquet = ArrowWriter::try_new(parquet_file.try_clone()?, schema.clone(), None)
-            .map_err(|e| output_error(&parquet_path, e))?;
+        // zstd: rationales repeat a lot from row to row, and the file is read by column anyway.
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let parquet =
+            ArrowWriter::try_new(parquet_file.try_clone()?, schema.clone(), Some(properties))
+                .map_err(|e| output_error(&parquet_path, e))?;
         Ok(RowFiles {
             meta,
             jsonl: BufWriter::new(jsonl_file.try_clone()?),
