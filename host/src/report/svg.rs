@@ -78,6 +78,24 @@ pub fn share_chart(title: &str, shares: &[Share]) -> String {
 
 /// `(label, rows)` bars of a distribution: one per value, or equal-width bins when there are many.
 fn bars(d: &LabelDistribution) -> Vec<(String, u64)> {
+    // Whole-number scores get a bar for every value between the lowest and highest, empty or
+    // not, so a 1–3 score with no 2s shows the gap.
+    let whole = d.values.iter().all(|(v, _)| v.fract() == 0.0);
+    if let (true, Some(first), Some(last)) = (whole, d.values.first(), d.values.last())
+        && last.0 - first.0 < MAX_BARS as f64
+    {
+        let (first, last) = (first.0 as i64, last.0 as i64);
+        return (first..=last)
+            .map(|v| {
+                let n = d
+                    .values
+                    .iter()
+                    .find(|(x, _)| *x == v as f64)
+                    .map_or(0, |x| x.1);
+                (v.to_string(), n)
+            })
+            .collect();
+    }
     if d.values.len() <= MAX_BARS {
         return d
             .values
@@ -212,6 +230,19 @@ mod tests {
             rated: 6,
             values: vec![(1.0, 1), (2.0, 2), (3.0, 3)],
         };
+        // Whole numbers with a gap: the missing value gets an empty bar.
+        let gap = LabelDistribution {
+            values: vec![(1.0, 1), (3.0, 3)],
+            ..d.clone()
+        };
+        assert_eq!(
+            bars(&gap),
+            vec![
+                ("1".to_string(), 1),
+                ("2".to_string(), 0),
+                ("3".to_string(), 3)
+            ]
+        );
         let mean = Mean {
             label: "overall".into(),
             rated: 6,
