@@ -248,7 +248,7 @@ fn report_rebuilds_the_same_html_from_the_files_alone_and_from_merged_shards() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("holds no per-row Parquet written by classified"),
+            .contains("holds no per-row Parquet written by this version of classified"),
         "{}",
         run.stderr
     );

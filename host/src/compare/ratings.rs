@@ -37,8 +37,8 @@ fn preview(outcome: &RowOutcome) -> String {
         .flat_map(|c| c.inputs.values().map(String::as_str))
         .collect();
     let text = text.join("\n");
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+    match crate::report::cut_at(&text, PREVIEW_CHARS) {
+        Some(cut) => format!("{}…", &text[..cut]),
         None => text,
     }
 }

@@ -23,8 +23,8 @@ fn optional(v: Option<f64>, digits: usize) -> String {
 /// Cut to `n` characters on one line.
 fn short(text: &str, n: usize) -> String {
     let line = text.replace('\n', " ");
-    match line.char_indices().nth(n) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
+    match crate::report::cut_at(&line, n) {
+        Some(cut) => format!("{}…", &line[..cut]),
         None => line,
     }
 }

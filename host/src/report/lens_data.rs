@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 /// Rows shown per bucket at each end (highest and lowest scoring).
 pub const EXAMPLES_PER_END: usize = 5;
-/// Failed rows shown with their error.
+/// Failed rows shown with their error: the first ones by row number.
 pub const FAILED_EXAMPLES: usize = 10;
 
 /// A row the example browser shows. Its text comes from the JSONL later.
@@ -182,11 +182,10 @@ impl LensData {
             list.into_iter()
                 .for_each(|e| keep(mine, e, EXAMPLES_PER_END, |a, b| rank(b, a)));
         }
-        for e in other.failed_examples {
-            if self.failed_examples.len() < FAILED_EXAMPLES {
-                self.failed_examples.push(e);
-            }
-        }
+        // The first failed rows by row number, whichever shard came first: what one file would give.
+        self.failed_examples.extend(other.failed_examples);
+        self.failed_examples.sort_by_key(|e| e.row);
+        self.failed_examples.truncate(FAILED_EXAMPLES);
     }
 
     /// Rows seen in every status.
@@ -305,5 +304,19 @@ mod tests {
         assert_eq!(d.failed_examples.len(), 3);
         assert_eq!(d.rows(), 4);
         assert_eq!(d.example_rows(), vec![0, 1, 2]);
+
+        // Shards merged in either order keep the first failed rows by row number.
+        let failed = |row| StoredRow {
+            status: "failed".into(),
+            error_kind: Some("timeout".into()),
+            ..rated(row, 0.0, "")
+        };
+        let mut late = LensData::new(meta());
+        (20..30).for_each(|r| late.add(failed(r)));
+        let mut early = LensData::new(meta());
+        (5..8).for_each(|r| early.add(failed(r)));
+        late.merge(early);
+        let rows: Vec<u64> = late.failed_examples.iter().map(|e| e.row).collect();
+        assert_eq!(rows, vec![5, 6, 7, 20, 21, 22, 23, 24, 25, 26]);
     }
 }

@@ -36,6 +36,7 @@ pub use sink::RowSink;
 pub use summary_csv::write_summary_csv;
 pub use table::{print_dry_run, print_summary};
 pub use tally::Tally;
+pub use texts::cut_at;
 
 use crate::error::Error;
 use std::path::{Path, PathBuf};
@@ -66,7 +67,7 @@ fn report_of(dir: &Path, only: Option<&[PathBuf]>) -> Result<PathBuf, Error> {
     let compare = read_compare(dir)?;
     if loaded.lenses.is_empty() && compare.is_none() {
         return Err(Error::Usage(format!(
-            "{} holds no per-row Parquet written by classified; pass the DATA_DIR of a `classified summary` run",
+            "{} holds no per-row Parquet written by this version of classified (older ones lack the footer the report reads); pass the DATA_DIR of a `classified summary` run, or rerun that summary (answers come from the cache)",
             dir.display()
         )));
     }

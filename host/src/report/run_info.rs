@@ -205,7 +205,7 @@ impl LensInfo {
         LensInfo {
             name: lens.name.clone(),
             kind: format!("{:?}", lens.kind).to_lowercase(),
-            checksum: lens_checksum(&lens.clone()),
+            checksum: lens_checksum(lens),
         }
     }
 }

@@ -9,6 +9,12 @@ use std::path::Path;
 /// One chunk's input fields, in file order.
 pub type ChunkText = Vec<(String, String)>;
 
+/// Where a text longer than `chars` characters is cut after its first `chars` (a byte index on a
+/// character boundary); `None` when it is not longer.
+pub fn cut_at(text: &str, chars: usize) -> Option<usize> {
+    text.char_indices().nth(chars).map(|(at, _)| at)
+}
+
 /// The row number at the start of a line the writer wrote (`{"row":12,`), without parsing the rest.
 fn row_of(line: &str) -> Option<u64> {
     let rest = line.strip_prefix("{\"row\":")?;
@@ -102,6 +108,8 @@ mod tests {
             ]
         );
         assert_eq!(row_of(r#"{"row":123,"x":1}"#), Some(123));
+        assert_eq!(cut_at("日本語", 1), Some(3));
+        assert_eq!(cut_at("日本語", 3), None);
         assert!(
             read_texts(&dir.path().join("missing.jsonl"), &BTreeSet::from([1]))
                 .unwrap()

@@ -96,8 +96,7 @@ fn row_text(chunks: Option<&Vec<ChunkText>>) -> String {
 
 /// Split a text into what is shown at once and the rest (capped).
 fn split_text(text: &str) -> (String, Option<String>) {
-    let mut chars = text.char_indices();
-    let Some((cut, _)) = chars.nth(PREVIEW_CHARS) else {
+    let Some(cut) = super::texts::cut_at(text, PREVIEW_CHARS) else {
         return (text.to_string(), None);
     };
     let rest = &text[cut..];
