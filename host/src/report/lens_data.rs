@@ -48,18 +48,26 @@ pub struct LensData {
     pub failed_examples: Vec<Example>,
 }
 
-/// How rows are ranked inside a bucket: the last score (the one the bucket rule weighs), then the
-/// mean of all scores, then the earlier row first.
-fn rank(a: &Example, b: &Example) -> Ordering {
+/// How high a row scores: the last score (the one the bucket rule weighs), then the mean of all.
+fn score_order(a: &Example, b: &Example) -> Ordering {
     let last = |e: &Example| e.scores.last().copied().flatten().unwrap_or(f64::NAN);
     let mean = |e: &Example| {
         let v: Vec<f64> = e.scores.iter().flatten().copied().collect();
         v.iter().sum::<f64>() / v.len().max(1) as f64
     };
-    last(b)
-        .total_cmp(&last(a))
-        .then(mean(b).total_cmp(&mean(a)))
-        .then(a.row.cmp(&b.row))
+    last(a)
+        .total_cmp(&last(b))
+        .then(mean(a).total_cmp(&mean(b)))
+}
+
+/// Highest-scoring first; among equals, the earlier row.
+fn rank(a: &Example, b: &Example) -> Ordering {
+    score_order(b, a).then(a.row.cmp(&b.row))
+}
+
+/// Lowest-scoring first; among equals, the earlier row.
+fn rank_low(a: &Example, b: &Example) -> Ordering {
+    score_order(a, b).then(a.row.cmp(&b.row))
 }
 
 /// Keep the `n` first of `list` in `order` after adding `e`.
@@ -128,7 +136,7 @@ impl LensData {
                     self.bottom.entry(bucket).or_default(),
                     e,
                     EXAMPLES_PER_END,
-                    |a, b| rank(b, a),
+                    rank_low,
                 );
             }
             "failed" => {
@@ -180,7 +188,7 @@ impl LensData {
         for (b, list) in other.bottom {
             let mine = self.bottom.entry(b).or_default();
             list.into_iter()
-                .for_each(|e| keep(mine, e, EXAMPLES_PER_END, |a, b| rank(b, a)));
+                .for_each(|e| keep(mine, e, EXAMPLES_PER_END, rank_low));
         }
         // The first failed rows by row number, whichever shard came first: what one file would give.
         self.failed_examples.extend(other.failed_examples);
@@ -259,7 +267,8 @@ mod tests {
         // Poor rows 0..10 score 0,1,2,3,4,5,6,0,1,2: highest 6 (row 6), 5, 4, 3, then 2 (row 2 before 9).
         assert_eq!(top, vec![6, 5, 4, 3, 2]);
         let bottom: Vec<u64> = one.bottom["Poor"].iter().map(|e| e.row).collect();
-        assert_eq!(bottom, vec![7, 0, 8, 1, 9]);
+        // Lowest: 0 (rows 0 and 7), then 1 (rows 1 and 8), then 2 (row 2 before 9).
+        assert_eq!(bottom, vec![0, 7, 1, 8, 2]);
         assert_eq!(one.cached_rows, 10);
 
         let mut a = LensData::new(meta());
