@@ -303,6 +303,10 @@ fn a_summary_reports_its_own_files_and_report_takes_the_whole_folder() {
     let sample = support::fixture("sample.jsonl");
     ws.run(None, &["summary", &sample, "text", "heuristic_quality"])
         .ok();
+    // A local lens asks no model: the report says so instead of listing a model and a spend of $0.
+    let local = ws.read("report.html");
+    assert!(local.contains("none: every lens scores rows itself"));
+    assert!(!local.contains("Paid in this run"));
     let dataset = hostile_dataset(&ws);
     let args = summary_args(&dataset);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

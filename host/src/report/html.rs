@@ -37,6 +37,7 @@ pub fn render(view: &ReportView, compare: Option<&serde_json::Value>) -> Result<
         .render(minijinja::context! {
             generated => &view.generated,
             run => &view.run,
+            uses_model => view.uses_model,
             sections => &view.sections,
             compare => compare,
         })

@@ -20,6 +20,8 @@ const TEXT_CHARS: usize = 20_000;
 pub struct ReportView {
     pub generated: String,
     pub run: Option<RunInfo>,
+    /// Whether any lens of the run asks a model (local lenses score rows themselves).
+    pub uses_model: bool,
     pub sections: Vec<Section>,
 }
 
@@ -213,6 +215,10 @@ pub fn build(loaded: &Loaded) -> ReportView {
     ReportView {
         generated: super::run_info::now(),
         run: loaded.run.clone(),
+        uses_model: loaded
+            .run
+            .as_ref()
+            .is_none_or(|r| r.lenses.iter().any(|l| l.kind != "local")),
         sections: loaded
             .lenses
             .iter()
