@@ -294,3 +294,67 @@ fn one_model_at_two_versions_agrees_with_itself_and_mistakes_are_one_sentence() 
     );
     assert!(run.stderr.contains("there is no cache"), "{}", run.stderr);
 }
+
+#[test]
+fn rate_spends_at_most_one_max_usd_for_both_raters() {
+    let server = two_models();
+    let ws = Workspace::new();
+    let data = ws.instruct_rows(ROWS);
+    // About one request's worst case at gpt-4o-mini prices: A stops at the budget, B sends nothing.
+    let run = ws.run(
+        Some(&server),
+        &[
+            "compare",
+            &data,
+            "instruction,output",
+            LENS,
+            "--a",
+            "gpt-4o-mini",
+            "--b",
+            "gpt-4o",
+            "--rate",
+            "--max-usd",
+            "0.0005",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("--max-usd"), "{}", run.stderr);
+    let sent = server.requests();
+    assert!(!sent.is_empty() && sent.len() < ROWS, "{} sent", sent.len());
+    assert!(
+        sent.iter().all(|b| b["model"] == "gpt-4o-mini"),
+        "B is not rated once A spent the budget"
+    );
+
+    // Enough for all of A at gpt-4o-mini prices, not for all of B at gpt-4o's: B gets what A left.
+    let ws = Workspace::new();
+    let data = ws.instruct_rows(ROWS);
+    let server = two_models();
+    let run = ws.run(
+        Some(&server),
+        &[
+            "compare",
+            &data,
+            "instruction,output",
+            LENS,
+            "--a",
+            "gpt-4o-mini",
+            "--b",
+            "gpt-4o",
+            "--rate",
+            "--max-usd",
+            "0.02",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let sent = server.requests();
+    let a = sent.iter().filter(|b| b["model"] == "gpt-4o-mini").count();
+    let b = sent.len() - a;
+    assert_eq!(a, ROWS, "A was rated in full");
+    assert!(b > 0 && b < ROWS, "B sent {b}");
+    let spent_a: Value = serde_json::from_str(&ws.read("compare-a/run.json")).unwrap();
+    let spent_b: Value = serde_json::from_str(&ws.read("compare-b/run.json")).unwrap();
+    let total =
+        spent_a["spend"]["usd"].as_f64().unwrap() + spent_b["spend"]["usd"].as_f64().unwrap();
+    assert!(total <= 0.02, "spent {total}");
+}
