@@ -131,6 +131,20 @@ impl OutputInfo {
     }
 }
 
+/// An argument with a URL's `user:password@` replaced by `***@`: keys never reach the command line,
+/// but a `--base-url` may carry credentials, and run.json and report.html are shared.
+fn redact(arg: String) -> String {
+    let Some(scheme_end) = arg.find("://").map(|i| i + 3) else {
+        return arg;
+    };
+    let rest = &arg[scheme_end..];
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..host_end].rfind('@') {
+        Some(at) => format!("{}***{}", &arg[..scheme_end], &rest[at..]),
+        None => arg,
+    }
+}
+
 /// Now, as RFC 3339 UTC to the second.
 pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -148,7 +162,7 @@ impl RunInfo {
         RunInfo {
             format: 1,
             command: "summary".into(),
-            argv: std::env::args().collect(),
+            argv: std::env::args().map(redact).collect(),
             date: now(),
             model: config.settings.model.clone(),
             version: config.version,
@@ -213,6 +227,19 @@ impl LensInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact("--base-url=https://me:secret@llm.example/v1?x=a@b".into()),
+            "--base-url=https://***@llm.example/v1?x=a@b"
+        );
+        assert_eq!(
+            redact("http://localhost:8000/v1".into()),
+            "http://localhost:8000/v1"
+        );
+        assert_eq!(redact("a@b.jsonl".into()), "a@b.jsonl");
+    }
 
     #[test]
     fn run_json_round_trips_and_spend_prices_saved_tokens() {
