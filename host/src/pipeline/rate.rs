@@ -72,6 +72,9 @@ pub struct Usage {
     /// Tokens paid for in this run (cache hits cost nothing); in a dry run, the uncached prompts' tokens.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What the answers taken from the cache cost when they were first paid for.
+    pub saved_prompt_tokens: u64,
+    pub saved_completion_tokens: u64,
 }
 
 impl Usage {
@@ -81,6 +84,8 @@ impl Usage {
         self.requests += other.requests;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.saved_prompt_tokens += other.saved_prompt_tokens;
+        self.saved_completion_tokens += other.saved_completion_tokens;
     }
 }
 
@@ -272,6 +277,8 @@ impl LensRun {
             // A cached answer the current postprocess rejects (e.g. the lens changed) is asked again.
             if let Ok(scores) = self.postprocess(index, hit.arguments).await {
                 usage.cache_hits += 1;
+                usage.saved_prompt_tokens += hit.prompt_tokens;
+                usage.saved_completion_tokens += hit.completion_tokens;
                 return Ok(Some((scores, true)));
             }
         }
