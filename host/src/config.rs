@@ -1,4 +1,4 @@
-//! The typed, checked configuration of a `summary` run. Built from the command line by
+//! The typed, checked configuration of a run (`summary`, and the commands that read rows like it). Built from the command line by
 //! `cli::validate`; everything below the command layer reads this, never the flags.
 
 use crate::data::Sample;
@@ -37,9 +37,10 @@ impl RunMode {
     }
 }
 
-/// Everything a `summary` run needs, checked.
+/// What to read and through which lenses: the part of the config every command that reads rows
+/// shares (`cli::InputArgs`, checked).
 #[derive(Debug)]
-pub struct RunConfig {
+pub struct Selection {
     pub datasets: Vec<PathBuf>,
     pub columns: Vec<String>,
     pub lenses: Vec<Lens>,
@@ -47,6 +48,12 @@ pub struct RunConfig {
     pub split: Option<String>,
     /// Hub dataset options: `--config`, `--revision`, `--stream`, `--shuffle-buffer`.
     pub hub: HubOptions,
+}
+
+/// Everything a `summary` run needs, checked.
+#[derive(Debug)]
+pub struct RunConfig {
+    pub selection: Selection,
     /// The request scheduler's ceiling and explicit rate limits.
     pub limits: crate::model::Limits,
     pub version: u32,

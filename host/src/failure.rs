@@ -24,6 +24,9 @@ pub enum FailureKind {
     ToolsUnsupported,
     /// `--batch`: the batch brought no usable answer for this request.
     Batch,
+    /// Reading ratings from the cache only (`train`, `compare`): the cache has no answer for this
+    /// prompt under the chosen model and version.
+    Unrated,
     /// A prompt template failed to render for this row.
     Template,
     /// No chunk of the row was rated.
@@ -58,6 +61,7 @@ impl FailureKind {
             FailureKind::RateBudget => "rate-budget",
             FailureKind::ToolsUnsupported => "tools-unsupported",
             FailureKind::Batch => "batch",
+            FailureKind::Unrated => "unrated",
             FailureKind::Template => "template",
             FailureKind::NoChunks => "no-chunks",
             FailureKind::Unsupported => "unsupported",

@@ -28,3 +28,4 @@ pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod settings;
+pub mod stats;

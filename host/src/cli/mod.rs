@@ -3,6 +3,8 @@
 
 mod validate;
 
+pub use validate::{ModelChoice, require_api_key};
+
 pub mod lenses;
 
 use clap::{Args, Parser, Subcommand};
@@ -33,6 +35,22 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SummaryArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Render every prompt and count tokens and cache hits without calling the model.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send the requests through the Batch API (half price, answers within 24 hours); rerun to resume.
+    #[arg(long)]
+    pub batch: bool,
+}
+
+/// What to read and through which lenses: the positional arguments and dataset options every
+/// command that reads rows shares.
+#[derive(Debug, Args)]
+pub struct InputArgs {
     /// Datasets to rate, comma-separated: JSONL, JSON, CSV, Parquet or Arrow files, `save_to_disk`
     /// folders, Hugging Face Hub datasets (`owner/name`, `owner/name:config`) or Hub files
     /// (`hf://datasets/owner/name@revision/path`).
@@ -48,15 +66,6 @@ pub struct SummaryArgs {
     /// Seed of the --max sample.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Most requests to the model in flight at once (a ceiling: the number adapts below it).
-    #[arg(long, default_value_t = crate::model::DEFAULT_CEILING, value_name = "N")]
-    pub workers: usize,
-    /// Requests per minute to stay under, for servers that send no rate-limit headers (vLLM, Ollama).
-    #[arg(long, value_name = "N")]
-    pub rpm: Option<f64>,
-    /// Tokens per minute (prompt plus max_tokens) to stay under, for servers that send no headers.
-    #[arg(long, value_name = "N")]
-    pub tpm: Option<f64>,
     /// Split to rate: of a Hub dataset (default `train`; slices such as `train[:1000]`,
     /// `train[10%:20%]` and `train+test` work as in `datasets`) or of a `save_to_disk` DatasetDict folder.
     #[arg(long)]
@@ -70,39 +79,47 @@ pub struct SummaryArgs {
     /// Rows in the shuffle buffer of `--stream --max` (as in `datasets`' `shuffle(buffer_size=...)`).
     #[arg(long, default_value_t = 1000, value_name = "ROWS")]
     pub shuffle_buffer: usize,
-    /// Cache version: a new number re-rates every row without losing the older answers.
-    #[arg(long, default_value_t = 1, value_name = "V")]
-    pub version: u32,
     /// Read Hub datasets straight from the Hub by range requests instead of downloading them into
     /// the Hub cache first; memory stays bounded whatever the dataset size. (Local files are always streamed.)
     #[arg(long)]
     pub stream: bool,
+    /// Folder of extra lenses (overrides LENS_DIR); a lens there wins over a built-in of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub lens_dir: Option<PathBuf>,
+    /// Folder for summary.csv and the per-row outputs (overrides DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which model answers (and so which cached answers count), and how fast and how expensively to ask it.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
     /// Chat model (overrides CHAT_MODEL).
     #[arg(long)]
     pub model: Option<String>,
     /// Base URL of an OpenAI-compatible API (overrides OPENAI_BASE_URL).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Folder for summary.csv and the per-row outputs (overrides DATA_DIR).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Folder of extra lenses (overrides LENS_DIR); a lens there wins over a built-in of the same name.
-    #[arg(long, value_name = "DIR")]
-    pub lens_dir: Option<PathBuf>,
-    /// Render every prompt and count tokens and cache hits without calling the model.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Send the requests through the Batch API (half price, answers within 24 hours); rerun to resume.
-    #[arg(long)]
-    pub batch: bool,
-    /// Stop sending requests once the estimated spend could pass this many US dollars (exit code 3).
-    #[arg(long, value_name = "USD")]
-    pub max_usd: Option<f64>,
+    /// Cache version: a new number re-rates every row without losing the older answers.
+    #[arg(long, default_value_t = 1, value_name = "V")]
+    pub version: u32,
+    /// Most requests to the model in flight at once (a ceiling: the number adapts below it).
+    #[arg(long, default_value_t = crate::model::DEFAULT_CEILING, value_name = "N")]
+    pub workers: usize,
+    /// Requests per minute to stay under, for servers that send no rate-limit headers (vLLM, Ollama).
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<f64>,
+    /// Tokens per minute (prompt plus max_tokens) to stay under, for servers that send no headers.
+    #[arg(long, value_name = "N")]
+    pub tpm: Option<f64>,
     /// How to ask for structured output: a forced tool call (`tools`), a strict `response_format`
     /// JSON schema (`json_schema`, for servers without tool calling), or `auto` (tools, switching
     /// to json_schema for the rest of the run when the server says it cannot call tools).
     #[arg(long, value_enum, default_value_t = crate::model::Structured::Auto, value_name = "FORM")]
     pub structured: crate::model::Structured,
+    /// Stop sending requests once the estimated spend could pass this many US dollars (exit code 3).
+    #[arg(long, value_name = "USD")]
+    pub max_usd: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]

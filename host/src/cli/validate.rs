@@ -1,8 +1,8 @@
 //! Arguments → a checked [`RunConfig`]: every flag is validated here, once, with one plain
 //! sentence per mistake.
 
-use super::SummaryArgs;
-use crate::config::{HubOptions, RunConfig, RunMode};
+use super::{InputArgs, ModelArgs, SummaryArgs};
+use crate::config::{HubOptions, RunConfig, RunMode, Selection};
 use crate::data::Sample;
 use crate::error::Error;
 use crate::lens::{Catalog, LensKind};
@@ -20,21 +20,36 @@ fn split_list(s: &str) -> Vec<String> {
 impl SummaryArgs {
     /// Check the arguments against the settings and the lenses they name.
     pub fn validate(self, mut settings: Settings) -> Result<RunConfig, Error> {
+        let selection = self.input.validate(&mut settings)?;
+        let model = self.model.validate(&mut settings)?;
+        if !self.dry_run {
+            require_api_key(&selection, &settings)?;
+        }
+        Ok(RunConfig {
+            selection,
+            limits: model.limits,
+            version: model.version,
+            mode: match (self.dry_run, self.batch) {
+                (true, batch_prices) => RunMode::DryRun { batch_prices },
+                (false, true) => RunMode::Batch,
+                (false, false) => RunMode::Live,
+            },
+            max_usd: model.max_usd,
+            settings,
+        })
+    }
+}
+
+impl InputArgs {
+    /// Check what to read and the lenses it names; `--out` and `--lens-dir` override the settings.
+    pub fn validate(self, settings: &mut Settings) -> Result<Selection, Error> {
         let args = self;
-        // Flags override the environment.
-        if let Some(model) = args.model {
-            settings.model = model;
-        }
-        if let Some(url) = args.base_url {
-            settings.base_url = url;
-        }
         if let Some(out) = args.out {
             settings.data_dir = out;
         }
         if let Some(dir) = args.lens_dir {
             settings.lens_dir = Some(dir);
         }
-
         let datasets: Vec<PathBuf> = split_list(&args.datasets)
             .into_iter()
             .map(PathBuf::from)
@@ -49,25 +64,6 @@ impl SummaryArgs {
         if args.shuffle_buffer == 0 {
             return Err(Error::Usage("--shuffle-buffer must be at least 1".into()));
         }
-        if args.workers == 0 {
-            return Err(Error::Usage("--workers must be at least 1".into()));
-        }
-        for (flag, value) in [("--rpm", args.rpm), ("--tpm", args.tpm)] {
-            if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
-                return Err(Error::Usage(format!(
-                    "{flag} must be a number above 0 (a per-minute limit), or left out to follow the server's headers"
-                )));
-            }
-        }
-
-        if let Some(usd) = args.max_usd
-            && !(usd.is_finite() && usd > 0.0)
-        {
-            return Err(Error::Usage(format!(
-                "--max-usd {usd} is not a positive number of US dollars; give e.g. --max-usd 5"
-            )));
-        }
-
         let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
         let lenses = lens_names
             .iter()
@@ -85,20 +81,7 @@ impl SummaryArgs {
                 )));
             }
         }
-
-        let needs_model = lenses.iter().any(|l| l.kind != LensKind::Local);
-        // A self-hosted server (vLLM, Ollama, llama.cpp) usually wants no key; OpenAI always does.
-        if needs_model
-            && !args.dry_run
-            && settings.api_key.is_none()
-            && settings.base_url.trim_end_matches('/') == DEFAULT_BASE_URL
-        {
-            return Err(Error::Usage(
-                "no API key: set OPENAI_API_KEY (or OPENAI_KEY, also read from local.env), point OPENAI_BASE_URL at a server that needs none, or add --dry-run to see what would be sent".into(),
-            ));
-        }
-
-        Ok(RunConfig {
+        Ok(Selection {
             datasets,
             columns,
             lenses,
@@ -113,6 +96,45 @@ impl SummaryArgs {
                 stream: args.stream,
                 shuffle_buffer: args.shuffle_buffer,
             },
+        })
+    }
+}
+
+/// The model options, checked.
+pub struct ModelChoice {
+    pub limits: crate::model::Limits,
+    pub version: u32,
+    pub max_usd: Option<f64>,
+}
+
+impl ModelArgs {
+    /// Check the model options; `--model` and `--base-url` override the settings.
+    pub fn validate(self, settings: &mut Settings) -> Result<ModelChoice, Error> {
+        let args = self;
+        if let Some(model) = args.model {
+            settings.model = model;
+        }
+        if let Some(url) = args.base_url {
+            settings.base_url = url;
+        }
+        if args.workers == 0 {
+            return Err(Error::Usage("--workers must be at least 1".into()));
+        }
+        for (flag, value) in [("--rpm", args.rpm), ("--tpm", args.tpm)] {
+            if value.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+                return Err(Error::Usage(format!(
+                    "{flag} must be a number above 0 (a per-minute limit), or left out to follow the server's headers"
+                )));
+            }
+        }
+        if let Some(usd) = args.max_usd
+            && !(usd.is_finite() && usd > 0.0)
+        {
+            return Err(Error::Usage(format!(
+                "--max-usd {usd} is not a positive number of US dollars; give e.g. --max-usd 5"
+            )));
+        }
+        Ok(ModelChoice {
             limits: crate::model::Limits {
                 ceiling: args.workers,
                 rpm: args.rpm,
@@ -120,13 +142,22 @@ impl SummaryArgs {
                 structured: args.structured,
             },
             version: args.version,
-            mode: match (args.dry_run, args.batch) {
-                (true, batch_prices) => RunMode::DryRun { batch_prices },
-                (false, true) => RunMode::Batch,
-                (false, false) => RunMode::Live,
-            },
             max_usd: args.max_usd,
-            settings,
         })
     }
+}
+
+/// A run that will ask a model needs a key, unless it talks to a server that wants none.
+pub fn require_api_key(selection: &Selection, settings: &Settings) -> Result<(), Error> {
+    let needs_model = selection.lenses.iter().any(|l| l.kind != LensKind::Local);
+    // A self-hosted server (vLLM, Ollama, llama.cpp) usually wants no key; OpenAI always does.
+    if needs_model
+        && settings.api_key.is_none()
+        && settings.base_url.trim_end_matches('/') == DEFAULT_BASE_URL
+    {
+        return Err(Error::Usage(
+            "no API key: set OPENAI_API_KEY (or OPENAI_KEY, also read from local.env), point OPENAI_BASE_URL at a server that needs none, or add --dry-run to see what would be sent".into(),
+        ));
+    }
+    Ok(())
 }

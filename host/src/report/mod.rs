@@ -4,11 +4,13 @@
 mod atomic;
 mod files;
 mod names;
+mod sink;
 mod table;
 mod tally;
 
 pub use atomic::AtomicFile;
 pub use files::{RowFiles, write_summary_csv};
 pub use names::{dataset_names, output_stem};
+pub use sink::RowSink;
 pub use table::{print_dry_run, print_summary};
 pub use tally::Tally;

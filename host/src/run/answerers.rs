@@ -110,3 +110,25 @@ impl Answerer for Live {
         })
     }
 }
+
+/// `train` and `compare`: ratings come from the cache alone. A prompt that reaches this answerer
+/// has no cached answer for the chosen model and version: its row fails as unrated, and nothing is sent.
+pub struct CacheOnly {
+    pub model: String,
+    pub version: u32,
+}
+
+impl Answerer for CacheOnly {
+    fn answer<'a>(&'a self, _prompt: Prompt<'a>) -> BoxFuture<'a, Sent> {
+        let message = format!(
+            "no answer in the cache for model `{}`, version {}; rate this row first with `classified summary`",
+            self.model, self.version
+        );
+        Box::pin(async move {
+            Sent::unsent(Reply::Error(CallError::Failed {
+                kind: FailureKind::Unrated,
+                message,
+            }))
+        })
+    }
+}

@@ -1,7 +1,7 @@
 //! Opening a run's datasets, and keeping the first rows of one so that a planning pass and the
 //! rating pass after it read them only once.
 
-use crate::config::RunConfig;
+use crate::config::Selection;
 use crate::data::{Dataset, Row};
 use crate::error::Error;
 use crate::hub::Hub;
@@ -15,7 +15,7 @@ const MAX_HEAD_BYTES: usize = 64 << 20;
 
 /// Open one dataset argument (local or on the Hub) off the async threads.
 pub async fn open(
-    config: &RunConfig,
+    config: &Selection,
     arg: &Path,
     hub: Option<&Arc<Hub>>,
 ) -> Result<Dataset, Error> {

@@ -16,13 +16,13 @@ use crate::config::{RunConfig, RunMode};
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::hub::Hub;
-use crate::lens::LensKind;
+use crate::lens::{Lens, LensKind};
 use crate::model::{Client, RetryPolicy, Scheduler};
 use crate::pipeline::answer::{Answerer, Plan};
 use crate::pipeline::rate::{LensRun, Services, Usage};
 use crate::pipeline::{StageContext, chunk};
-use crate::report::{self, RowFiles, Tally};
-use answerers::{Collect, FromBatch, Live};
+use crate::report::{self, RowFiles, RowSink, Tally};
+use answerers::{CacheOnly, Collect, FromBatch, Live};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -41,13 +41,53 @@ impl RunReport {
     }
 }
 
+/// Makes the sink of one dataset × lens, given the dataset's display name and the lens.
+pub type SinkFactory<'f> = dyn FnMut(&str, &Lens) -> Result<Box<dyn RowSink>, Error> + 'f;
+
 /// Run `config` to the end.
 pub async fn run(config: &RunConfig) -> Result<RunReport, Error> {
-    let run = Run::new(config)?;
+    let run = Run::new(config, CacheUse::for_mode(config.mode))?;
     match config.mode {
         RunMode::DryRun { .. } => run.dry_run().await,
         RunMode::Live => run.live().await,
         RunMode::Batch => run.batch().await,
+    }
+}
+
+/// Rate every row of every dataset through every lens from the cache alone, with the keys a
+/// `summary` run with the same model, version and structured form used; send nothing and write
+/// nothing. Each dataset × lens's outcomes go to the sink `make_sink` makes for it; a row without
+/// a cached answer fails as [`crate::failure::FailureKind::Unrated`]. (`config.mode` is not consulted.)
+pub async fn from_cache(
+    config: &RunConfig,
+    make_sink: &mut SinkFactory<'_>,
+) -> Result<Vec<Tally>, Error> {
+    let run = Run::new(config, CacheUse::MustExist)?;
+    let answerer = CacheOnly {
+        model: config.settings.model.clone(),
+        version: config.version,
+    };
+    let report = run.rate(Arc::new(answerer), Vec::new(), make_sink).await?;
+    Ok(report.tallies)
+}
+
+/// How a run opens the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheUse {
+    /// Open it, creating it if needed: a run that may store answers.
+    Create,
+    /// Read it if it exists, else use an empty one in memory: a dry run creates no files.
+    ReadIfPresent,
+    /// Read it; it must exist: a command that reads ratings and asks for none.
+    MustExist,
+}
+
+impl CacheUse {
+    fn for_mode(mode: RunMode) -> CacheUse {
+        match mode {
+            RunMode::DryRun { .. } => CacheUse::ReadIfPresent,
+            RunMode::Live | RunMode::Batch => CacheUse::Create,
+        }
     }
 }
 
@@ -64,16 +104,22 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(config: &'a RunConfig) -> Result<Run<'a>, Error> {
+    fn new(config: &'a RunConfig, cache_use: CacheUse) -> Result<Run<'a>, Error> {
         let settings = &config.settings;
-        // A dry run only reads the cache, so it does not create one.
         let database = settings.database();
-        let cache = match config.mode {
-            RunMode::DryRun { .. } if !database.exists() => Cache::in_memory()?,
+        let cache = match cache_use {
+            CacheUse::ReadIfPresent if !database.exists() => Cache::in_memory()?,
+            CacheUse::MustExist if !database.exists() => {
+                return Err(Error::Usage(format!(
+                    "there is no cache at {}: rate rows first with `classified summary …` (with the same --out, or DATABASE_URL)",
+                    database.display()
+                )));
+            }
             _ => Cache::open(&database)?,
         };
         let bpe = chunk::lazy_tokenizer_for_model(&settings.model);
         let runs = config
+            .selection
             .lenses
             .iter()
             .map(|lens| {
@@ -87,6 +133,7 @@ impl<'a> Run<'a> {
             .collect::<Result<Vec<_>, Error>>()?;
         // One Hub client for the run, when any dataset is on the Hub.
         let hub = match config
+            .selection
             .datasets
             .iter()
             .any(|d| crate::input::is_hub_reference(d))
@@ -100,8 +147,12 @@ impl<'a> Run<'a> {
             runs: Arc::new(runs),
             hub,
             price: cost::run_price(config)?,
-            needs_model: config.lenses.iter().any(|l| l.kind != LensKind::Local),
-            columns: Arc::new(config.columns.clone()),
+            needs_model: config
+                .selection
+                .lenses
+                .iter()
+                .any(|l| l.kind != LensKind::Local),
+            columns: Arc::new(config.selection.columns.clone()),
         })
     }
 
@@ -147,7 +198,7 @@ impl<'a> Run<'a> {
             scheduler: scheduler.clone(),
             budget: budget.clone(),
         };
-        let report = self.rate(Arc::new(live), opened).await?;
+        let report = self.rate_to_files(Arc::new(live), opened).await?;
         self.finish(&report, None);
         if let Some(budget) = budget.filter(|b| b.reached()) {
             return Err(cost::budget_stop(&budget, &report.tallies));
@@ -196,7 +247,7 @@ impl<'a> Run<'a> {
         let answerer = FromBatch {
             failures: outcome.failures.clone(),
         };
-        let report = self.rate(Arc::new(answerer), Vec::new()).await?;
+        let report = self.rate_to_files(Arc::new(answerer), Vec::new()).await?;
         self.finish(&report, Some(&outcome));
         Ok(report)
     }
@@ -217,7 +268,7 @@ impl<'a> Run<'a> {
         let mut tallies = Vec::new();
         let mut opened = Vec::new();
         for (arg, name) in self.datasets() {
-            let dataset = datasets::open(self.config, &arg, self.hub.as_ref()).await?;
+            let dataset = datasets::open(&self.config.selection, &arg, self.hub.as_ref()).await?;
             let total = dataset.total_rows;
             let (rows, limited) = match head {
                 Some(n) => {
@@ -257,43 +308,58 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// The rating pass over every dataset, writing the per-row outputs. A dataset kept open by the
-    /// plan (`opened`, by position) is not opened again.
+    /// The rating pass over every dataset, writing the per-row outputs and `summary.csv`.
+    async fn rate_to_files(
+        &self,
+        answerer: Arc<dyn Answerer>,
+        opened: Vec<Option<Dataset>>,
+    ) -> Result<RunReport, Error> {
+        let dir = self.config.settings.data_dir.clone();
+        let mut stems = Vec::new();
+        let mut files = |dataset: &str, lens: &Lens| -> Result<Box<dyn RowSink>, Error> {
+            let stem = report::output_stem(dataset, &lens.name, &mut stems);
+            Ok(Box::new(RowFiles::create(
+                &dir,
+                &stem,
+                &lens.score_labels,
+                &lens.rationale_labels,
+            )?))
+        };
+        let mut report = self.rate(answerer, opened, &mut files).await?;
+        report
+            .files
+            .extend(report::write_summary_csv(&dir, &report.tallies)?);
+        Ok(report)
+    }
+
+    /// The rating pass over every dataset, each dataset × lens's outcomes to the sink `make_sink`
+    /// makes for it. A dataset kept open by the plan (`opened`, by position) is not opened again.
     async fn rate(
         &self,
         answerer: Arc<dyn Answerer>,
         mut opened: Vec<Option<Dataset>>,
+        make_sink: &mut SinkFactory<'_>,
     ) -> Result<RunReport, Error> {
         let services = self.services(answerer);
         let mut report = RunReport {
             tallies: Vec::new(),
             files: Vec::new(),
         };
-        let mut stems = Vec::new();
         for (i, (arg, name)) in self.datasets().into_iter().enumerate() {
             let dataset = match opened.get_mut(i).and_then(Option::take) {
                 Some(dataset) => dataset,
-                None => datasets::open(self.config, &arg, self.hub.as_ref()).await?,
+                None => datasets::open(&self.config.selection, &arg, self.hub.as_ref()).await?,
             };
-            let mut files = Vec::new();
-            for run in self.runs.iter() {
-                let stem = report::output_stem(&name, &run.lens.name, &mut stems);
-                files.push(RowFiles::create(
-                    &self.config.settings.data_dir,
-                    &stem,
-                    &run.lens.score_labels,
-                    &run.lens.rationale_labels,
-                )?);
-            }
+            let sinks = self
+                .runs
+                .iter()
+                .map(|run| make_sink(&name, &run.lens))
+                .collect::<Result<Vec<_>, Error>>()?;
             let (tallies, written) =
-                pass::rate_rows(&self.pass(&name, &services, true), dataset, files).await?;
+                pass::rate_rows(&self.pass(&name, &services, true), dataset, sinks).await?;
             report.tallies.extend(tallies);
             report.files.extend(written);
         }
-        report.files.extend(report::write_summary_csv(
-            &self.config.settings.data_dir,
-            &report.tallies,
-        )?);
         Ok(report)
     }
 
@@ -341,8 +407,14 @@ impl<'a> Run<'a> {
 
     /// Each dataset argument with its display name.
     fn datasets(&self) -> Vec<(PathBuf, String)> {
-        let names = report::dataset_names(&self.config.datasets);
-        self.config.datasets.iter().cloned().zip(names).collect()
+        let names = report::dataset_names(&self.config.selection.datasets);
+        self.config
+            .selection
+            .datasets
+            .iter()
+            .cloned()
+            .zip(names)
+            .collect()
     }
 
     /// How much was read from the Hub (streamed; downloads into the cache are announced as they start).

@@ -5,7 +5,7 @@ use crate::data::{Dataset, Row};
 use crate::error::Error;
 use crate::pipeline::Inputs;
 use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
-use crate::report::{RowFiles, Tally};
+use crate::report::{RowSink, Tally};
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::path::PathBuf;
@@ -30,12 +30,12 @@ pub struct Pass<'a> {
     pub progress: bool,
 }
 
-/// Rate every row of `dataset`; `files` (one per lens, or none) receive each outcome in row order.
-/// Returns each lens's tally and the files written.
+/// Rate every row of `dataset`; `files` (one sink per lens, or none) receive each outcome in row
+/// order. Returns each lens's tally and the files written.
 pub async fn rate_rows(
     pass: &Pass<'_>,
     dataset: Dataset,
-    mut files: Vec<RowFiles>,
+    mut files: Vec<Box<dyn RowSink>>,
 ) -> Result<(Vec<Tally>, Vec<PathBuf>), Error> {
     let progress = match pass.progress {
         true => MultiProgress::new(),
