@@ -22,6 +22,9 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
+        Command::Filter(args) => commands::filter::run(args.validate(settings)?),
+        Command::Merge(args) => commands::merge::run(args),
+        Command::Launch(args) => commands::launch::run(args),
         Command::Lenses(cmd) => {
             let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
             commands::lenses::run(cmd, &catalog)

@@ -5,6 +5,7 @@ mod validate;
 
 pub use validate::{ModelChoice, require_api_key};
 
+pub mod filter;
 pub mod lenses;
 
 use clap::{Args, Parser, Subcommand};
@@ -31,6 +32,12 @@ pub enum Command {
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
     Batches(BatchesCommand),
+    /// Keep the rows of whole datasets that pass a lens's rule, with every original column.
+    Filter(Box<filter::FilterArgs>),
+    /// Merge the shards of a sharded run into its stats (and, with --compact, fewer parts).
+    Merge(filter::MergeArgs),
+    /// Print a Slurm script or a Kubernetes manifest that runs a command sharded, then merges it.
+    Launch(filter::LaunchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,8 @@
 //! One module per command; `main.rs` picks the command once and calls its `run`.
 
 pub mod batches;
+pub mod filter;
+pub mod launch;
 pub mod lenses;
+pub mod merge;
 pub mod summary;

@@ -64,7 +64,12 @@ pub fn inspect(path: &Path, columns: &[String]) -> Result<FileInfo, DataError> {
                 .metadata()
                 .row_groups()
                 .iter()
-                .map(|g| (g.num_rows().max(0) as u64, g.compressed_size().max(0) as u64))
+                .map(|g| {
+                    (
+                        g.num_rows().max(0) as u64,
+                        g.compressed_size().max(0) as u64,
+                    )
+                })
                 .collect();
             info.rows = info.row_groups.iter().map(|g| g.0).sum();
         }
@@ -137,7 +142,11 @@ pub fn text_values(
     let mut texts = Vec::with_capacity(columns.len());
     for name in columns {
         let array = batch.column_by_name(name).ok_or_else(|| {
-            DataError::invalid_file(path, "data file", format!("a batch lacks column \"{name}\""))
+            DataError::invalid_file(
+                path,
+                "data file",
+                format!("a batch lacks column \"{name}\""),
+            )
         })?;
         texts.push(TextColumn::new(array).map_err(|e| DataError::ColumnType {
             column: name.clone(),
@@ -173,7 +182,10 @@ fn text_schema(path: &Path) -> Result<Schema, DataError> {
     Ok(schema)
 }
 
-fn csv_reader(path: &Path, text: Box<dyn std::io::Read + Send>) -> csv::Reader<Box<dyn std::io::Read + Send>> {
+fn csv_reader(
+    path: &Path,
+    text: Box<dyn std::io::Read + Send>,
+) -> csv::Reader<Box<dyn std::io::Read + Send>> {
     let tsv = Source::Local(path.to_path_buf()).extension() == "tsv";
     csv::ReaderBuilder::new()
         .delimiter(if tsv { b'\t' } else { b',' })
@@ -257,7 +269,10 @@ mod tests {
     fn rows(n: i64) -> RecordBatch {
         let text: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
         RecordBatch::try_from_iter([
-            ("id", Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef),
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
             ("text", Arc::new(StringArray::from(text)) as ArrayRef),
         ])
         .unwrap()
@@ -270,17 +285,32 @@ mod tests {
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(10))
             .build();
-        let mut w = ArrowWriter::try_new(File::create(&path).unwrap(), rows(35).schema(), Some(props)).unwrap();
+        let mut w =
+            ArrowWriter::try_new(File::create(&path).unwrap(), rows(35).schema(), Some(props))
+                .unwrap();
         w.write(&rows(35)).unwrap();
         w.close().unwrap();
         let info = inspect(&path, &["text".into()]).unwrap();
         assert_eq!(info.rows, 35);
-        assert_eq!(info.row_groups.iter().map(|g| g.0).collect::<Vec<_>>(), [10, 10, 10, 5]);
-        let batches: Vec<RecordBatch> = read(&path, Some(1..3)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(
+            info.row_groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            [10, 10, 10, 5]
+        );
+        let batches: Vec<RecordBatch> = read(&path, Some(1..3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(batches[0].schema(), rows(1).schema());
         let ids: Vec<i64> = batches
             .iter()
-            .flat_map(|b| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec())
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
             .collect();
         assert_eq!(ids, (10..30).collect::<Vec<_>>());
         let texts = text_values(&batches[0], &["text".into()], &path).unwrap();
@@ -293,11 +323,20 @@ mod tests {
     fn jsonl_keeps_every_field_with_inferred_types_and_csv_every_field_as_text() {
         let dir = tempfile::tempdir().unwrap();
         let jsonl = dir.path().join("d.jsonl");
-        std::fs::write(&jsonl, "{\"text\":\"a\",\"n\":1}\n\n{\"text\":null,\"n\":2,\"extra\":[1,2]}\n").unwrap();
+        std::fs::write(
+            &jsonl,
+            "{\"text\":\"a\",\"n\":1}\n\n{\"text\":null,\"n\":2,\"extra\":[1,2]}\n",
+        )
+        .unwrap();
         let info = inspect(&jsonl, &["text".into()]).unwrap();
         assert_eq!(info.rows, 2);
         let batch = read(&jsonl, None).unwrap().next().unwrap().unwrap();
-        let names: Vec<&str> = batch.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<&str> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, ["text", "n", "extra"]);
         assert_eq!(batch.schema().field(1).data_type(), &DataType::Int64);
         assert!(batch.column(2).is_null(0));
@@ -308,9 +347,16 @@ mod tests {
         std::fs::write(&csv, "text,n\n\"a, b\",007\nc,8\n").unwrap();
         assert_eq!(inspect(&csv, &["text".into()]).unwrap().rows, 2);
         let batch = read(&csv, None).unwrap().next().unwrap().unwrap();
-        let n = batch.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+        let n = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!(n.value(0), "007");
-        assert_eq!(text_values(&batch, &["text".into()], &csv).unwrap()[0], vec![Some("a, b".into())]);
+        assert_eq!(
+            text_values(&batch, &["text".into()], &csv).unwrap()[0],
+            vec![Some("a, b".into())]
+        );
         let err = inspect(&csv, &["nope".into()]).unwrap_err().to_string();
         assert!(err.contains("\"nope\" does not exist"), "{err}");
     }

@@ -36,7 +36,11 @@ impl Added {
         }
         fields.push(Field::new(self.name(input, "bucket"), DataType::Utf8, true));
         if rejected {
-            fields.push(Field::new(self.name(input, "status"), DataType::Utf8, false));
+            fields.push(Field::new(
+                self.name(input, "status"),
+                DataType::Utf8,
+                false,
+            ));
             fields.push(Field::new(self.name(input, "reason"), DataType::Utf8, true));
         }
         Arc::new(Schema::new_with_metadata(fields, input.metadata().clone()))
@@ -113,7 +117,10 @@ mod tests {
     fn kept_rows_keep_every_column_and_gain_scores_and_bucket() {
         let batch = RecordBatch::try_from_iter([
             ("id", Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef),
-            ("bucket", Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef),
+            (
+                "bucket",
+                Arc::new(StringArray::from(vec!["x", "y", "z"])) as ArrayRef,
+            ),
         ])
         .unwrap();
         let rated = |s: f64| Status::Rated {
@@ -125,18 +132,39 @@ mod tests {
             lens: "q".into(),
             labels: vec!["overall".into()],
         };
-        let out = added.take(&batch, &[true, false, true], &statuses, None).unwrap();
-        let names: Vec<&str> = out.schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let out = added
+            .take(&batch, &[true, false, true], &statuses, None)
+            .unwrap();
+        let names: Vec<&str> = out
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, ["id", "bucket", "overall", "q.bucket"]);
         let ids = out.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
         assert_eq!(ids.values().to_vec(), [1, 3]);
-        let scores = out.column(2).as_any().downcast_ref::<Float64Array>().unwrap();
+        let scores = out
+            .column(2)
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .unwrap();
         assert_eq!(scores.values().to_vec(), [1.0, 3.0]);
 
         let reasons: Vec<String> = statuses.iter().map(reason).collect();
-        let out = added.take(&batch, &[false, true, false], &statuses, Some(&reasons)).unwrap();
-        let status = out.column(4).as_any().downcast_ref::<StringArray>().unwrap();
-        let why = out.column(5).as_any().downcast_ref::<StringArray>().unwrap();
+        let out = added
+            .take(&batch, &[false, true, false], &statuses, Some(&reasons))
+            .unwrap();
+        let status = out
+            .column(4)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        let why = out
+            .column(5)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
         assert_eq!((status.value(0), why.value(0)), ("skipped", "too short"));
         assert!(out.column(2).is_null(0));
     }

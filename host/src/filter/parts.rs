@@ -29,7 +29,9 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> Error {
 /// Writer properties every part uses (zstd, bounded row groups).
 pub fn properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("3 is a zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("3 is a zstd level"),
+        ))
         .set_max_row_group_row_count(Some(GROUP_ROWS))
         .build()
 }
@@ -73,14 +75,19 @@ impl Parts {
             let path = self.dir.join(part_name(self.prefix, self.unit, self.next));
             self.next += 1;
             let file = AtomicFile::create(&path)?;
-            let writer = ArrowWriter::try_new(file.try_clone()?, batch.schema(), Some(properties()))
-                .map_err(|e| write_error(&path, e))?;
+            let writer =
+                ArrowWriter::try_new(file.try_clone()?, batch.schema(), Some(properties()))
+                    .map_err(|e| write_error(&path, e))?;
             self.open = Some(Open { writer, file, path });
         }
         let open = self.open.as_mut().expect("opened above");
-        open.writer.write(batch).map_err(|e| write_error(&open.path, e))?;
+        open.writer
+            .write(batch)
+            .map_err(|e| write_error(&open.path, e))?;
         if open.writer.in_progress_size() >= GROUP_BYTES {
-            open.writer.flush().map_err(|e| write_error(&open.path, e))?;
+            open.writer
+                .flush()
+                .map_err(|e| write_error(&open.path, e))?;
         }
         let size = open.writer.bytes_written() + open.writer.in_progress_size();
         if size as u64 >= self.target_bytes {
@@ -91,7 +98,9 @@ impl Parts {
 
     fn close(&mut self) -> Result<(), Error> {
         if let Some(open) = self.open.take() {
-            open.writer.close().map_err(|e| write_error(&open.path, e))?;
+            open.writer
+                .close()
+                .map_err(|e| write_error(&open.path, e))?;
             let path = open.file.commit()?;
             let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             self.written.push((path, bytes));
@@ -140,7 +149,9 @@ mod tests {
                 .map(|i: u64| format!("{i} {:x}", i.wrapping_mul(0x9e3779b97f4a7c15)))
                 .collect();
             next += 100;
-            let batch = RecordBatch::try_from_iter([("t", Arc::new(StringArray::from(text)) as ArrayRef)]).unwrap();
+            let batch =
+                RecordBatch::try_from_iter([("t", Arc::new(StringArray::from(text)) as ArrayRef)])
+                    .unwrap();
             parts.write(&batch).unwrap();
         }
         let written = parts.finish().unwrap();
@@ -149,7 +160,9 @@ mod tests {
         let mut rows = Vec::new();
         for (path, bytes) in &written {
             assert_eq!(std::fs::metadata(path).unwrap().len(), *bytes);
-            let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap();
+            let reader =
+                ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
+                    .unwrap();
             assert_eq!(
                 reader.metadata().row_group(0).column(0).compression(),
                 Compression::ZSTD(ZstdLevel::try_new(3).unwrap())
@@ -157,15 +170,29 @@ mod tests {
             for b in reader.build().unwrap() {
                 let b = b.unwrap();
                 let t = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-                rows.extend(t.iter().map(|s| s.unwrap().split(' ').next().unwrap().parse::<u64>().unwrap()));
+                rows.extend(t.iter().map(|s| {
+                    s.unwrap()
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .parse::<u64>()
+                        .unwrap()
+                }));
             }
         }
         assert_eq!(rows, (0..4000).collect::<Vec<_>>());
         // A killed writer's leftovers and the unit's parts go; other units' parts stay.
-        std::fs::write(dir.path().join(".part-00007-0009.parquet.abc.partial"), b"x").unwrap();
+        std::fs::write(
+            dir.path().join(".part-00007-0009.parquet.abc.partial"),
+            b"x",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("part-00008-0000.parquet"), b"x").unwrap();
         clear(dir.path(), "part", 7).unwrap();
-        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left, ["part-00008-0000.parquet"]);
     }
 }

@@ -4,10 +4,10 @@
 
 use crate::error::Error;
 use crate::pipeline::rate::Status;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The rules, checked against the lens.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// The lowest bucket kept and its place in the lens's bucket order (worst first).
     pub min_bucket: Option<String>,
@@ -49,13 +49,16 @@ impl Rule {
                     labels.last().map(String::as_str).unwrap_or("overall")
                 ))
             })?;
-            let index = labels.iter().position(|l| l == label.trim()).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--min {m}: the lens has no score `{}`; its scores are {}",
-                    label.trim(),
-                    labels.join(", ")
-                ))
-            })?;
+            let index = labels
+                .iter()
+                .position(|l| l == label.trim())
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--min {m}: the lens has no score `{}`; its scores are {}",
+                        label.trim(),
+                        labels.join(", ")
+                    ))
+                })?;
             let x: f64 = value
                 .trim()
                 .parse()
@@ -152,13 +155,34 @@ mod tests {
             "--min-bucket Great: the lens has no bucket `Great`; its buckets are Poor, Low, Medium, Good"
         );
         assert_eq!(
-            err(Rule::new(&labels(), &buckets(), None, &["depth=2".into()], None)),
+            err(Rule::new(
+                &labels(),
+                &buckets(),
+                None,
+                &["depth=2".into()],
+                None
+            )),
             "--min depth=2: the lens has no score `depth`; its scores are a, overall"
         );
-        assert!(err(Rule::new(&labels(), &buckets(), None, &["a".into()], None)).contains("LABEL=NUMBER"));
-        assert!(err(Rule::new(&labels(), &buckets(), None, &["a=x".into()], None)).contains("not a number"));
+        assert!(
+            err(Rule::new(&labels(), &buckets(), None, &["a".into()], None))
+                .contains("LABEL=NUMBER")
+        );
+        assert!(
+            err(Rule::new(
+                &labels(),
+                &buckets(),
+                None,
+                &["a=x".into()],
+                None
+            ))
+            .contains("not a number")
+        );
         for bad in [0.0, 150.0, -1.0, f64::NAN] {
-            assert!(err(Rule::new(&labels(), &buckets(), None, &[], Some(bad))).contains("above 0 and at most 100"));
+            assert!(
+                err(Rule::new(&labels(), &buckets(), None, &[], Some(bad)))
+                    .contains("above 0 and at most 100")
+            );
         }
         assert!(Rule::new(&labels(), &buckets(), None, &[], Some(100.0)).is_ok());
     }

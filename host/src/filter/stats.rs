@@ -206,7 +206,10 @@ mod tests {
             merged.absorb(&shard);
         }
         assert_eq!(merged, whole);
-        assert_eq!((whole.rows_in, whole.rows_kept, whole.rows_rejected), (5, 2, 1));
+        assert_eq!(
+            (whole.rows_in, whole.rows_kept, whole.rows_rejected),
+            (5, 2, 1)
+        );
         assert_eq!(whole.failures["score/trap"].rows, 1);
         assert_eq!(whole.histograms["overall"]["2.2"], 1);
         assert_eq!(whole.histograms["overall"]["2.9"], 1);

@@ -26,7 +26,11 @@ fn spill_error(e: std::io::Error) -> Error {
 /// A float as an unsigned key with the same order (negative numbers below positive ones).
 fn key(x: f64) -> u64 {
     let bits = x.to_bits();
-    if bits >> 63 == 1 { !bits } else { bits | 1 << 63 }
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
 }
 
 fn from_key(k: u64) -> f64 {
@@ -113,7 +117,11 @@ mod tests {
         sorted.sort_by(|a, b| b.total_cmp(a));
         for percent in [0.01, 1.0, 10.0, 33.3, 50.0, 99.9, 100.0] {
             let k = (percent / 100.0 * 5000.0_f64).ceil() as usize;
-            assert_eq!(threshold(&scores, percent), Some(sorted[k - 1]), "{percent}");
+            assert_eq!(
+                threshold(&scores, percent),
+                Some(sorted[k - 1]),
+                "{percent}"
+            );
         }
         assert_eq!(threshold(&[], 10.0), None);
         // Ties at the cut: the threshold is the tied score, so every tied row is kept.

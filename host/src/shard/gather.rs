@@ -97,7 +97,10 @@ mod tests {
         write(dir.path(), 0, 4, 10);
         write(dir.path(), 2, 4, 10);
         let err = gather(dir.path()).unwrap_err().to_string();
-        assert!(err.starts_with("2 of 4 shards are not done: shard(s) 1, 3 of 4"), "{err}");
+        assert!(
+            err.starts_with("2 of 4 shards are not done: shard(s) 1, 3 of 4"),
+            "{err}"
+        );
         write(dir.path(), 1, 4, 10);
         write(dir.path(), 3, 4, 11);
         let err = gather(dir.path()).unwrap_err().to_string();

@@ -127,11 +127,21 @@ mod tests {
         let id = json!({"lens": "a"});
         assert_eq!(check(dir.path(), me(0), &id).unwrap(), Found::Todo);
         write(dir.path(), me(0), &marker(id.clone(), 0, 2)).unwrap();
-        assert!(matches!(check(dir.path(), me(0), &id).unwrap(), Found::Done(_)));
+        assert!(matches!(
+            check(dir.path(), me(0), &id).unwrap(),
+            Found::Done(_)
+        ));
         assert_eq!(check(dir.path(), me(1), &id).unwrap(), Found::Todo);
-        let err = check(dir.path(), me(1), &json!({"lens": "b"})).unwrap_err().to_string();
-        assert!(err.contains("holds shard-0-of-2.json from another run"), "{err}");
-        let err = check(dir.path(), ShardSpec { index: 0, count: 3 }, &id).unwrap_err().to_string();
+        let err = check(dir.path(), me(1), &json!({"lens": "b"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("holds shard-0-of-2.json from another run"),
+            "{err}"
+        );
+        let err = check(dir.path(), ShardSpec { index: 0, count: 3 }, &id)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("from a run cut into 2 shards, not 3"), "{err}");
         assert_eq!(list(dir.path()).len(), 1);
         assert_eq!(parse_name("shard-3-of-10.json"), Some((3, 10)));

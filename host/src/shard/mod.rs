@@ -2,6 +2,7 @@
 //! this is ([`spec`]), the units of work and who does which ([`units`]), the done markers
 //! ([`marker`]) and gathering every shard's marker for `merge` ([`gather`]).
 
+pub mod caches;
 pub mod gather;
 pub mod marker;
 pub mod spec;

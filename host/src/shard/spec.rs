@@ -51,9 +51,11 @@ impl ShardSpec {
         let number = |name: &str| -> Result<Option<usize>, Error> {
             match env(name) {
                 None => Ok(None),
-                Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                    Error::Usage(format!("{name}={v} is not a whole number"))
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| Error::Usage(format!("{name}={v} is not a whole number"))),
             }
         };
         if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
@@ -108,8 +110,15 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn resolve(flag: Option<&str>, shards: Option<usize>, vars: &[(&str, &str)]) -> Result<Option<ShardSpec>, Error> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    fn resolve(
+        flag: Option<&str>,
+        shards: Option<usize>,
+        vars: &[(&str, &str)],
+    ) -> Result<Option<ShardSpec>, Error> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ShardSpec::resolve(flag, shards, &|k| vars.get(k).cloned())
     }
 
@@ -117,11 +126,24 @@ mod tests {
     fn flag_then_slurm_then_kubernetes() {
         let spec = |index, count| Ok(Some(ShardSpec { index, count }));
         assert_eq!(resolve(None, None, &[]).unwrap(), None);
-        assert_eq!(resolve(Some("2/4"), None, &[("SLURM_ARRAY_TASK_ID", "0")]).unwrap(), spec(2, 4).unwrap());
-        let slurm = [("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "5"), ("SLURM_ARRAY_TASK_COUNT", "4")];
+        assert_eq!(
+            resolve(Some("2/4"), None, &[("SLURM_ARRAY_TASK_ID", "0")]).unwrap(),
+            spec(2, 4).unwrap()
+        );
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_MIN", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
         assert_eq!(resolve(None, None, &slurm).unwrap(), spec(2, 4).unwrap());
-        assert_eq!(resolve(None, Some(3), &[("JOB_COMPLETION_INDEX", "1")]).unwrap(), spec(1, 3).unwrap());
-        assert_eq!(ShardSpec { index: 1, count: 3 }.marker_name(), "shard-1-of-3.json");
+        assert_eq!(
+            resolve(None, Some(3), &[("JOB_COMPLETION_INDEX", "1")]).unwrap(),
+            spec(1, 3).unwrap()
+        );
+        assert_eq!(
+            ShardSpec { index: 1, count: 3 }.marker_name(),
+            "shard-1-of-3.json"
+        );
     }
 
     #[test]
@@ -132,12 +154,20 @@ mod tests {
             "--shard 5/4: write it as K/N with K from 0 to N-1, e.g. --shard 0/4"
         );
         for bad in ["4/4", "x/2", "1", "0/0", "-1/2"] {
-            assert!(err(resolve(Some(bad), None, &[])).contains("write it as K/N"), "{bad}");
+            assert!(
+                err(resolve(Some(bad), None, &[])).contains("write it as K/N"),
+                "{bad}"
+            );
         }
-        assert!(err(resolve(None, None, &[("JOB_COMPLETION_INDEX", "1")])).contains("pass --shards N"));
+        assert!(
+            err(resolve(None, None, &[("JOB_COMPLETION_INDEX", "1")])).contains("pass --shards N")
+        );
         assert!(err(resolve(None, Some(4), &[])).contains("needs a shard index"));
         assert!(err(resolve(Some("1/4"), Some(3), &[])).contains("give one of them"));
-        let slurm = [("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "4")];
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "1"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
         assert!(err(resolve(None, Some(2), &slurm)).contains("the Slurm array has 4 tasks"));
     }
 }

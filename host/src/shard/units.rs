@@ -197,7 +197,10 @@ mod tests {
         }
         // Four equal files over four shards: one each.
         let four: Vec<Unit> = [10, 10, 10, 10].map(unit).to_vec();
-        assert_eq!((0..4).map(|k| deal(&four, k, 4)).collect::<Vec<_>>(), [0..1, 1..2, 2..3, 3..4]);
+        assert_eq!(
+            (0..4).map(|k| deal(&four, k, 4)).collect::<Vec<_>>(),
+            [0..1, 1..2, 2..3, 3..4]
+        );
     }
 
     #[test]
@@ -209,7 +212,10 @@ mod tests {
             row_groups: vec![(10, 1000); 4],
         };
         let units = file_units(1, &info, 100, 1500);
-        let got: Vec<_> = units.iter().map(|u| (u.groups.clone().unwrap(), u.first_row, u.rows)).collect();
+        let got: Vec<_> = units
+            .iter()
+            .map(|u| (u.groups.clone().unwrap(), u.first_row, u.rows))
+            .collect();
         assert_eq!(got, [(0..2, 100, 20), (2..4, 120, 20)]);
         assert_eq!(file_units(1, &info, 0, 10_000).len(), 1);
     }
