@@ -13,6 +13,7 @@
 
 use std::path::PathBuf;
 
+pub mod filter_data;
 pub mod hub;
 pub mod openai;
 pub mod openai_batch;
