@@ -19,6 +19,7 @@ pub mod openai;
 pub mod openai_batch;
 pub mod ratelimit;
 pub mod schema;
+pub mod slurm;
 
 pub use openai::{
     Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,
