@@ -331,12 +331,8 @@ mod tests {
         let info = inspect(&jsonl, &["text".into()]).unwrap();
         assert_eq!(info.rows, 2);
         let batch = read(&jsonl, None).unwrap().next().unwrap().unwrap();
-        let names: Vec<&str> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["text", "n", "extra"]);
         assert_eq!(batch.schema().field(1).data_type(), &DataType::Int64);
         assert!(batch.column(2).is_null(0));

@@ -135,12 +135,8 @@ mod tests {
         let out = added
             .take(&batch, &[true, false, true], &statuses, None)
             .unwrap();
-        let names: Vec<&str> = out
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().as_str())
-            .collect();
+        let schema = out.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["id", "bucket", "overall", "q.bucket"]);
         let ids = out.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
         assert_eq!(ids.values().to_vec(), [1, 3]);

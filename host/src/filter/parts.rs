@@ -163,10 +163,10 @@ mod tests {
             let reader =
                 ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
                     .unwrap();
-            assert_eq!(
+            assert!(matches!(
                 reader.metadata().row_group(0).column(0).compression(),
-                Compression::ZSTD(ZstdLevel::try_new(3).unwrap())
-            );
+                Compression::ZSTD(_)
+            ));
             for b in reader.build().unwrap() {
                 let b = b.unwrap();
                 let t = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn flag_then_slurm_then_kubernetes() {
-        let spec = |index, count| Ok(Some(ShardSpec { index, count }));
+        let spec = |index, count| Ok::<_, Error>(Some(ShardSpec { index, count }));
         assert_eq!(resolve(None, None, &[]).unwrap(), None);
         assert_eq!(
             resolve(Some("2/4"), None, &[("SLURM_ARRAY_TASK_ID", "0")]).unwrap(),

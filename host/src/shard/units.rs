@@ -138,34 +138,21 @@ fn file_units(dataset: usize, info: &FileInfo, first_row: u64, unit_bytes: u64) 
 /// The units shard `index` of `count` does: a contiguous run, balanced by bytes (a unit goes to
 /// the shard its middle byte falls in).
 pub fn deal(units: &[Unit], index: usize, count: usize) -> Range<usize> {
-    let total: u64 = units.iter().map(|u| u.bytes.max(1)).sum();
-    let mut before = 0u64;
-    let (mut start, mut end) = (None, 0);
-    for (i, unit) in units.iter().enumerate() {
-        let weight = unit.bytes.max(1);
-        let middle = before as u128 * 2 + weight as u128;
-        let shard = (middle * count as u128 / (total as u128 * 2)) as usize;
-        before += weight;
-        if shard == index {
-            start.get_or_insert(i);
-            end = i + 1;
-        }
-    }
-    match start {
-        Some(s) => s..end,
-        None => {
-            // No unit for this shard: an empty range at its place in the order.
-            let at = units
-                .iter()
-                .scan(0u64, |b, u| {
-                    *b += u.bytes.max(1);
-                    Some(*b)
-                })
-                .take_while(|b| (*b as u128 * count as u128) <= (total as u128 * index as u128))
-                .count();
-            at..at
-        }
-    }
+    let total: u128 = units.iter().map(|u| u.bytes.max(1) as u128).sum();
+    let mut before = 0u128;
+    // Each unit's shard; they never decrease along the list, so each shard's units are a run.
+    let shards: Vec<usize> = units
+        .iter()
+        .map(|unit| {
+            let weight = unit.bytes.max(1) as u128;
+            let middle = before * 2 + weight;
+            before += weight;
+            (middle * count as u128 / (total * 2)) as usize
+        })
+        .collect();
+    let start = shards.iter().filter(|&&s| s < index).count();
+    let end = shards.iter().filter(|&&s| s <= index).count();
+    start..end
 }
 
 #[cfg(test)]
