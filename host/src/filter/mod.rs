@@ -60,7 +60,7 @@ pub struct FilterConfig {
 pub enum Filtered {
     /// Every row of the run (or of the shard) went through; the stats and the files written.
     Done {
-        stats: RunStats,
+        stats: Box<RunStats>,
         files: Vec<PathBuf>,
     },
     /// The shard was done before: its marker.
@@ -225,7 +225,10 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
         }
         None => files.extend(stats.write(&out)?),
     }
-    Ok(Filtered::Done { stats, files })
+    Ok(Filtered::Done {
+        stats: Box::new(stats),
+        files,
+    })
 }
 
 fn take(gathered: Arc<Mutex<Gathered>>) -> Gathered {
