@@ -20,7 +20,10 @@ pub fn main() {
 fn run(cli: Cli) -> Result<(), Error> {
     let settings = Settings::load(&Env::from_process()?)?;
     match cli.command {
-        Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
+        Command::Summary(args) => match args.shard.resolve()? {
+            Some(spec) => classified::shard::summary::run(args.validate(settings)?, spec),
+            None => commands::summary::run(args.validate(settings)?).map(drop),
+        },
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
         Command::Filter(args) => commands::filter::run(args.validate(settings)?),
         Command::Merge(args) => commands::merge::run(args),

@@ -193,7 +193,7 @@ fn a_command_launch_cannot_shard_is_refused() {
         ),
         (
             &["slurm", "--shards", "2", "--", "lenses", "list"],
-            "launch runs `filter` sharded",
+            "launch runs `filter` or `summary` sharded, not `lenses`",
         ),
         (
             &[

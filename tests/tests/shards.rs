@@ -318,3 +318,71 @@ fn llm_shards_keep_their_own_caches_and_merge_unions_them() {
         bytes(&out.join("summary.csv"))
     );
 }
+
+#[test]
+fn a_sharded_summary_merges_into_the_summary_of_one_process() {
+    let ws = Workspace::new();
+    let data = parquet_dataset(&ws.path().join("web"), 2, 300, 100);
+    let (a, b) = (data.join("part-000.parquet"), data.join("part-001.parquet"));
+    let datasets = format!("{},{}", a.display(), b.display());
+    ws.run(None, &["summary", &datasets, "text", LENS]).ok();
+    let out = ws.path().join("sharded");
+    let out_s = out.to_str().unwrap();
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        let run = ws
+            .run(
+                None,
+                &[
+                    "summary", &datasets, "text", LENS, "--out", out_s, "--shard", &spec,
+                ],
+            )
+            .ok();
+        assert!(
+            run.stderr.contains(&format!("shard {k}/2 is done")),
+            "{}",
+            run.stderr
+        );
+    }
+    // Each shard wrote the per-row files of its own rows.
+    assert!(
+        out.join("part-000.heuristic_quality.shard-0-of-2.parquet")
+            .exists()
+    );
+    assert!(
+        out.join("part-001.heuristic_quality.shard-1-of-2.parquet")
+            .exists()
+    );
+    let again = ws
+        .run(
+            None,
+            &[
+                "summary", &datasets, "text", LENS, "--out", out_s, "--shard", "1/2",
+            ],
+        )
+        .ok();
+    assert!(
+        again.stderr.contains("shard 1/2 is already done"),
+        "{}",
+        again.stderr
+    );
+    ws.run(None, &["merge", out_s]).ok();
+    for file in ["summary.csv", "means.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(out.join(file)).unwrap(),
+            ws.read(file),
+            "{file}"
+        );
+    }
+    let run = ws.run(
+        None,
+        &[
+            "summary", &datasets, "text", LENS, "--out", out_s, "--shard", "0/2", "--max", "5",
+        ],
+    );
+    assert!(
+        run.code == 2 && run.stderr.contains("takes no --max"),
+        "{}",
+        run.stderr
+    );
+}

@@ -52,6 +52,8 @@ pub struct SummaryArgs {
     /// Send the requests through the Batch API (half price, answers within 24 hours); rerun to resume.
     #[arg(long)]
     pub batch: bool,
+    #[command(flatten)]
+    pub shard: filter::ShardArgs,
 }
 
 /// What to read and through which lenses: the positional arguments and dataset options every

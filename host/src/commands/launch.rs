@@ -46,9 +46,9 @@ fn checked_command(args: &LaunchArgs, cwd: Option<&Path>) -> Result<(Vec<String>
         return Err(Error::Usage("--shards must be at least 1".into()));
     }
     let verb = args.command.first().map(String::as_str).unwrap_or_default();
-    if verb != "filter" {
+    if verb != "filter" && verb != "summary" {
         return Err(Error::Usage(format!(
-            "launch runs `filter` sharded; `{verb}` is not it: write `classified launch slurm --shards N -- filter DATASETS COLUMNS LENS --out DIR …`"
+            "launch runs `filter` or `summary` sharded, not `{verb}`: write `classified launch slurm --shards N -- filter DATASETS COLUMNS LENS --out DIR …`"
         )));
     }
     if args

@@ -17,6 +17,7 @@ pub fn run(args: MergeArgs) -> Result<(), Error> {
         .to_string();
     let mut files = match command.as_str() {
         "filter" => merge_filter(&markers, &args.dir)?,
+        "summary" => crate::shard::summary::merge(&markers, &args.dir)?,
         other => {
             return Err(Error::Usage(format!(
                 "the shards in {} were written by `{other}`, which merge does not know; merge them with the classified that wrote them",

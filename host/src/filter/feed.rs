@@ -1,4 +1,4 @@
-//! Units of work → the rows the pipeline rates, while the record batches they came from wait in a
+//! Units of work → the rows the pipeline rates (for `filter`, and for a shard of `summary`), while the record batches they came from wait in a
 //! [`Feed`] for the sink, which takes the kept rows of each whole batch once every row of it is
 //! rated. Rows are rated in order, so the sink only ever needs the oldest batch: the feed holds
 //! only the batches of the rows in flight.
@@ -74,12 +74,12 @@ impl Feed {
 }
 
 /// The rows of `units` (given with their positions in the run's unit list) as one dataset named
-/// `name`; every batch goes to `feed` before its rows are handed out.
+/// `name`; every batch goes to `feed`, when there is one, before its rows are handed out.
 pub fn dataset(
     name: &str,
     units: Vec<(usize, Unit)>,
     columns: Vec<String>,
-    feed: Arc<Feed>,
+    feed: Option<Arc<Feed>>,
 ) -> Dataset {
     let total = units.iter().map(|(_, u)| u.rows).sum();
     let mut units = units.into_iter();
@@ -129,7 +129,9 @@ pub fn dataset(
                             values,
                         });
                     }
-                    feed.push(Fed { unit: *at, batch });
+                    if let Some(feed) = &feed {
+                        feed.push(Fed { unit: *at, batch });
+                    }
                     rows = out.into_iter();
                 }
             }

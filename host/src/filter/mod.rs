@@ -10,7 +10,7 @@
 pub mod compact;
 pub mod document;
 mod exact_sum;
-mod feed;
+pub mod feed;
 mod output;
 pub mod parts;
 mod progress;
@@ -290,7 +290,7 @@ impl Feeder<'_> {
                 &self.names[i],
                 mine,
                 self.columns.to_vec(),
-                feed,
+                Some(feed),
             ))
         };
         let mut make_sink = |name: &str, _lens: &Lens| -> Result<Box<dyn RowSink>, Error> {
