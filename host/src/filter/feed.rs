@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 /// A feed nobody consumes (the planning pass before a `--max-usd` run reads every row) stops
 /// holding batches past this many bytes; a sink that finds it so fails instead of writing wrong rows.
-const UNCONSUMED_BYTES: usize = 256 << 20;
+const UNCONSUMED_BYTES: usize = 128 << 20;
 
 /// One decoded batch and the unit (its index in the run's unit list) it belongs to.
 pub struct Fed {
