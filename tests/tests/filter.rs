@@ -304,6 +304,28 @@ fn min_scores_and_top_percent_cut_exactly() {
     // --top 100 keeps every rated row.
     let out = filter("all", &["--top", "100"]);
     assert_eq!(stats(&out)["total"]["rows_kept"], every.len());
+    // A rerun into the same folder over less data leaves no part of the earlier run behind.
+    let small = parquet_dataset(&ws.path().join("small"), 1, 50, 50);
+    let out_s = out.to_str().unwrap();
+    ws.run(
+        None,
+        &[
+            "filter",
+            small.to_str().unwrap(),
+            "text",
+            LENS,
+            "--out",
+            out_s,
+            "--top",
+            "100",
+        ],
+    )
+    .ok();
+    assert_eq!(parts(&out, "part-").len(), 1);
+    assert_eq!(
+        ids(&read_batches(&parts(&out, "part-"))).len() as u64,
+        stats(&out)["total"]["rows_kept"].as_u64().unwrap()
+    );
 }
 
 #[test]

@@ -134,10 +134,17 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
             }
         }
     }
-    // A killed earlier attempt may have left parts of these units: they are redone whole.
-    for unit in range.clone() {
-        parts::clear(&out, "part", unit)?;
-        parts::clear(&out.join("rejected"), "part", unit)?;
+    // A killed earlier attempt may have left parts of these units: they are redone whole. One
+    // process owns the whole folder's parts, and removes any an earlier run over other data left.
+    for dir in [out.clone(), out.join("rejected")] {
+        match config.shard {
+            Some(_) => {
+                for unit in range.clone() {
+                    parts::clear(&dir, "part", unit)?;
+                }
+            }
+            None => parts::clear_all(&dir, "part")?,
+        }
     }
 
     let names = crate::report::dataset_names(&selection.datasets);

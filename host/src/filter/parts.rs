@@ -115,6 +115,23 @@ impl Parts {
     }
 }
 
+/// Remove every part in `dir` (per unit or compacted, and writers' temporaries): an unsharded run
+/// rewrites them all, and a part of an earlier run over other data must not stay among them.
+pub fn clear_all(dir: &Path, prefix: &str) -> Result<(), Error> {
+    let (stem, partial) = (format!("{prefix}-"), format!(".{prefix}-"));
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let part = name.starts_with(&stem) && name.ends_with(".parquet");
+        if part || (name.starts_with(&partial) && name.ends_with(".partial")) {
+            std::fs::remove_file(entry.path()).map_err(|source| Error::Output {
+                path: entry.path().display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Remove a unit's parts (and the temporaries of a killed writer) before redoing it.
 pub fn clear(dir: &Path, prefix: &str, unit: usize) -> Result<(), Error> {
     let stem = format!("{prefix}-{unit:05}-");
