@@ -105,13 +105,7 @@ impl Sink {
             .collect();
         let stats = &mut gathered.stats[self.dataset];
         for (status, verdict) in statuses.iter().zip(&verdicts) {
-            let outcome = RowOutcome {
-                index: 0,
-                status: status.clone(),
-                chunks: Vec::new(),
-                usage: Default::default(),
-            };
-            stats.record(&outcome, labels, *verdict);
+            stats.record_status(status, labels, *verdict);
         }
         if self.parts.as_ref().is_none_or(|p| p.unit != fed.unit) {
             self.close_parts(&mut gathered)?;

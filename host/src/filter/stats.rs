@@ -66,6 +66,11 @@ impl DatasetStats {
 
     /// Count one row's outcome and what the rule made of it.
     pub fn record(&mut self, outcome: &RowOutcome, labels: &[String], verdict: Verdict) {
+        self.record_status(&outcome.status, labels, verdict);
+    }
+
+    /// [`DatasetStats::record`] from the row's status alone.
+    pub fn record_status(&mut self, status: &Status, labels: &[String], verdict: Verdict) {
         self.rows_in += 1;
         match verdict {
             Verdict::Kept => self.rows_kept += 1,
@@ -73,7 +78,7 @@ impl DatasetStats {
             Verdict::Failed => self.rows_failed += 1,
             Verdict::Skipped => self.rows_skipped += 1,
         }
-        match &outcome.status {
+        match status {
             Status::Rated { scores, bucket } => {
                 *self.buckets.entry(bucket.clone()).or_default() += 1;
                 for ((label, sum), &score) in labels.iter().zip(&mut self.sums).zip(&scores.scores)
