@@ -178,9 +178,10 @@ fn k8s(args: &LaunchArgs, command: &[String], out: &Path) -> Result<String, Erro
             }},
         },
     });
-    // Kubernetes has no dependency between Jobs: the merge Job retries until every shard is done.
+    // Kubernetes has no dependency between Jobs: the merge Job waits while shards are not done,
+    // and fails on anything else (another run's shards, a dataset that changed).
     let merge_line = format!(
-        "until {} merge {}; do echo waiting for the shards; sleep 30; done",
+        "until out=$({} merge {} 2>&1); do echo \"$out\"; case \"$out\" in *\"are not done\"*) sleep 30 ;; *) exit 1 ;; esac; done; echo \"$out\"",
         quote(&program),
         quote(&out.display().to_string())
     );
