@@ -357,6 +357,30 @@ fn an_llm_lens_goes_through_the_cache_and_honours_max_usd() {
     ws.run(Some(&server), &args).ok();
     assert_eq!(server.request_count(), sent);
 
+    // --top: the scoring pass asks the model once per row, the writing pass only the cache.
+    let fresh = ws.path().join("fresh.jsonl");
+    let lines: Vec<String> = (0..10).map(|i| serde_json::json!({"instruction": format!("Fresh question {i}?"), "output": format!("{i}")}).to_string()).collect();
+    std::fs::write(&fresh, lines.join("\n")).unwrap();
+    let top = ws.path().join("top");
+    ws.run(
+        Some(&server),
+        &[
+            "filter",
+            fresh.to_str().unwrap(),
+            "instruction,output",
+            "instruction_following",
+            "--out",
+            top.to_str().unwrap(),
+            "--top",
+            "50",
+        ],
+    )
+    .ok();
+    assert_eq!(server.request_count(), sent + 10);
+    let kept = stats(&top)["total"]["rows_kept"].as_u64().unwrap();
+    assert!((5..=10).contains(&kept), "{kept}");
+    let sent = sent + 10;
+
     // --max-usd stops sending at the budget (exit 3).
     let prices = ws.path().join("prices.json");
     std::fs::write(

@@ -22,7 +22,7 @@ mod top;
 use crate::config::RunConfig;
 use crate::data::Dataset;
 use crate::error::Error;
-use crate::lens::{Lens, LensKind};
+use crate::lens::Lens;
 use crate::pipeline::{StageContext, chunk};
 use crate::report::RowSink;
 use crate::shard::ShardSpec;
@@ -202,8 +202,10 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
         parts: Vec::new(),
         progress: progress::Progress::new(rows, "filter", config.progress),
     }));
-    // After a scoring pass every answer is in the cache: the writing pass asks for none.
-    let cache_only = config.top.is_some() && lens.kind != LensKind::Local;
+    // After a scoring pass every answer is in the cache (which that pass created): the writing pass
+    // asks for none, so it rates exactly the rows the threshold was computed from. A lens that asks
+    // no model never consults the answerer either way.
+    let cache_only = config.top.is_some();
     feeder.pass(
         &config.run,
         Arc::new(context(false, rule.clone())),
