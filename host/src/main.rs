@@ -20,10 +20,16 @@ pub fn main() {
 fn run(cli: Cli) -> Result<(), Error> {
     let settings = Settings::load(&Env::from_process()?)?;
     match cli.command {
-        Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
+        Command::Summary(args) => match args.shard.resolve()? {
+            Some(spec) => classified::shard::summary::run(args.validate(settings)?, spec),
+            None => commands::summary::run(args.validate(settings)?).map(drop),
+        },
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
         Command::Report(args) => commands::report::run(&args),
         Command::Compare(args) => commands::compare::run(*args, settings),
+        Command::Filter(args) => commands::filter::run(args.validate(settings)?),
+        Command::Merge(args) => commands::merge::run(args),
+        Command::Launch(args) => commands::launch::run(args),
         Command::Lenses(cmd) => {
             let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
             commands::lenses::run(cmd, &catalog)

@@ -13,11 +13,13 @@
 
 use std::path::PathBuf;
 
+pub mod filter_data;
 pub mod hub;
 pub mod openai;
 pub mod openai_batch;
 pub mod ratelimit;
 pub mod schema;
+pub mod slurm;
 
 pub use openai::{
     Call, FakeOpenAi, MODELS, Reply, chat_completion, default_arguments, fake_score,

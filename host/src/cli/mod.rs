@@ -5,6 +5,7 @@ mod validate;
 
 pub use validate::{ModelChoice, require_api_key};
 
+pub mod filter;
 pub mod lenses;
 pub mod report;
 
@@ -36,6 +37,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// How well two raters (models, versions or lenses) agree on the same rows, from the cache.
     Compare(Box<report::CompareArgs>),
+    /// Keep the rows of whole datasets that pass a lens's rule, with every original column.
+    Filter(Box<filter::FilterArgs>),
+    /// Merge the shards of a sharded run into its stats (and, with --compact, fewer parts).
+    Merge(filter::MergeArgs),
+    /// Print a Slurm script or a Kubernetes manifest that runs a command sharded, then merges it.
+    Launch(filter::LaunchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,6 +60,8 @@ pub struct SummaryArgs {
     /// Print the summary as one JSON object (for scripts) instead of tables.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub shard: filter::ShardArgs,
 }
 
 /// What to read and through which lenses: the positional arguments and dataset options every

@@ -2,6 +2,9 @@
 
 pub mod batches;
 pub mod compare;
+pub mod filter;
+pub mod launch;
 pub mod lenses;
+pub mod merge;
 pub mod report;
 pub mod summary;

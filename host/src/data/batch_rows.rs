@@ -54,7 +54,7 @@ pub(crate) fn check_schema(
 }
 
 /// A text column of one record batch.
-enum TextColumn {
+pub(crate) enum TextColumn {
     Utf8(StringArray),
     Large(LargeStringArray),
     View(StringViewArray),
@@ -62,7 +62,7 @@ enum TextColumn {
 }
 
 impl TextColumn {
-    fn new(array: &ArrayRef) -> Result<Self, ArrowError> {
+    pub(crate) fn new(array: &ArrayRef) -> Result<Self, ArrowError> {
         Ok(match array.data_type() {
             DataType::Utf8 => TextColumn::Utf8(array.as_string::<i32>().clone()),
             DataType::LargeUtf8 => TextColumn::Large(array.as_string::<i64>().clone()),
@@ -83,7 +83,7 @@ impl TextColumn {
         })
     }
 
-    fn get(&self, i: usize) -> Option<String> {
+    pub(crate) fn get(&self, i: usize) -> Option<String> {
         match self {
             TextColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i).to_string()),
             TextColumn::Large(a) => a.is_valid(i).then(|| a.value(i).to_string()),

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 mod arrow;
 mod batch_rows;
+pub mod batches;
 mod csv;
 mod disk;
 mod json;

@@ -32,6 +32,20 @@ pub struct FileMeta {
     pub bucket_names: Vec<String>,
 }
 
+impl FileMeta {
+    /// The footer of `dataset` rated through `lens`, whose stages name `bucket_names`.
+    pub fn new(dataset: &str, lens: &crate::lens::Lens, bucket_names: Vec<String>) -> FileMeta {
+        FileMeta {
+            format: 1,
+            dataset: dataset.to_string(),
+            lens: lens.name.clone(),
+            labels: lens.score_labels.clone(),
+            rationale_labels: lens.rationale_labels.clone(),
+            bucket_names,
+        }
+    }
+}
+
 /// The columns for a lens's labels.
 pub fn schema(labels: &[String], rationale_labels: &[String]) -> Arc<Schema> {
     let mut fields = vec![

@@ -57,6 +57,11 @@ impl ScoreStats {
         }
     }
 
+    /// Replace the per-label sums (aligned with the labels) by totals kept exactly elsewhere.
+    pub fn set_sums(&mut self, sums: Vec<f64>) {
+        self.sums = sums;
+    }
+
     pub fn labels(&self) -> &[String] {
         &self.labels
     }

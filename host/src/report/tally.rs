@@ -103,6 +103,12 @@ impl Tally {
             .collect()
     }
 
+    /// Replace the per-label score sums (aligned with `labels`): for a tally rebuilt from totals
+    /// kept elsewhere (the shards of `filter`, summed exactly), so its means are those totals'.
+    pub fn set_sums(&mut self, sums: Vec<f64>) {
+        self.scores.set_sums(sums);
+    }
+
     /// Share of rated rows in a bucket, in percent.
     pub fn percent(&self, bucket: &str) -> f64 {
         if self.rated == 0 {

@@ -44,6 +44,36 @@ impl RunReport {
 /// Makes the sink of one dataset × lens, given the dataset's display name and the lens.
 pub type SinkFactory<'f> = dyn FnMut(&str, &Lens) -> Result<Box<dyn RowSink>, Error> + 'f;
 
+/// Opens dataset `i` of the selection: `filter` reads its own units of work instead of the whole
+/// dataset (`run_opened`).
+pub type Opener<'o> = dyn Fn(usize) -> Result<Dataset, Error> + Send + Sync + 'o;
+
+/// `filter`: rate the rows `open` gives for each dataset of the selection, each dataset × lens's
+/// outcomes to the sink `make_sink` makes; write nothing else. Live (the estimate, `--max-usd`, the
+/// scheduler, as `summary` runs), or, with `cache_only`, from the cache alone (a row the cache
+/// cannot answer fails as unrated).
+pub async fn run_opened(
+    config: &RunConfig,
+    open: &Opener<'_>,
+    make_sink: &mut SinkFactory<'_>,
+    cache_only: bool,
+) -> Result<RunReport, Error> {
+    let cache_use = match cache_only {
+        true => CacheUse::MustExist,
+        false => CacheUse::Create,
+    };
+    let mut run = Run::new(config, cache_use)?;
+    run.opener = Some(open);
+    if !cache_only {
+        return run.live_into(Some(make_sink)).await;
+    }
+    let answerer = CacheOnly {
+        model: config.settings.model.clone(),
+        version: config.version,
+    };
+    run.rate(Arc::new(answerer), Vec::new(), make_sink).await
+}
+
 /// Run `config` to the end.
 pub async fn run(config: &RunConfig) -> Result<RunReport, Error> {
     let run = Run::new(config, CacheUse::for_mode(config.mode))?;
@@ -101,6 +131,8 @@ struct Run<'a> {
     /// Whether any lens asks a model (local lenses cost nothing and need no plan).
     needs_model: bool,
     columns: Arc<Vec<String>>,
+    /// Opens the datasets instead of `datasets::open` (`filter`).
+    opener: Option<&'a Opener<'a>>,
 }
 
 impl<'a> Run<'a> {
@@ -153,6 +185,7 @@ impl<'a> Run<'a> {
                 .iter()
                 .any(|l| l.kind != LensKind::Local),
             columns: Arc::new(config.selection.columns.clone()),
+            opener: None,
         })
     }
 
@@ -173,6 +206,11 @@ impl<'a> Run<'a> {
     /// of each dataset, which are kept and rated next, so nothing is read twice; `--max-usd` needs
     /// an exact estimate, so it plans every row first.
     async fn live(self) -> Result<RunReport, Error> {
+        self.live_into(None).await
+    }
+
+    /// [`Run::live`], the outcomes going to `make_sink`'s sinks when given, else to the run's files.
+    async fn live_into(self, make_sink: Option<&mut SinkFactory<'_>>) -> Result<RunReport, Error> {
         let mut opened = Vec::new();
         if self.needs_model {
             let head = match self.config.max_usd {
@@ -198,7 +236,10 @@ impl<'a> Run<'a> {
             scheduler: scheduler.clone(),
             budget: budget.clone(),
         };
-        let report = self.rate_to_files(Arc::new(live), opened).await?;
+        let report = match make_sink {
+            Some(make_sink) => self.rate(Arc::new(live), opened, make_sink).await?,
+            None => self.rate_to_files(Arc::new(live), opened).await?,
+        };
         self.finish(&report, None);
         if let Some(budget) = budget.filter(|b| b.reached()) {
             return Err(cost::budget_stop(&budget, &report.tallies));
@@ -267,8 +308,8 @@ impl<'a> Run<'a> {
         );
         let mut tallies = Vec::new();
         let mut opened = Vec::new();
-        for (arg, name) in self.datasets() {
-            let dataset = datasets::open(&self.config.selection, &arg, self.hub.as_ref()).await?;
+        for (i, (arg, name)) in self.datasets().into_iter().enumerate() {
+            let dataset = self.open(i, &arg).await?;
             let total = dataset.total_rows;
             let (rows, limited) = match head {
                 Some(n) => {
@@ -324,14 +365,7 @@ impl<'a> Run<'a> {
                 .find(|r| r.lens.name == lens.name)
                 .map(|r| r.stages.bucket_names())
                 .unwrap_or_default();
-            let meta = report::FileMeta {
-                format: 1,
-                dataset: dataset.to_string(),
-                lens: lens.name.clone(),
-                labels: lens.score_labels.clone(),
-                rationale_labels: lens.rationale_labels.clone(),
-                bucket_names,
-            };
+            let meta = report::FileMeta::new(dataset, lens, bucket_names);
             Ok(Box::new(RowFiles::create(&dir, &stem, meta)?))
         };
         let mut report = self.rate(answerer, opened, &mut files).await?;
@@ -362,7 +396,7 @@ impl<'a> Run<'a> {
         for (i, (arg, name)) in self.datasets().into_iter().enumerate() {
             let dataset = match opened.get_mut(i).and_then(Option::take) {
                 Some(dataset) => dataset,
-                None => datasets::open(&self.config.selection, &arg, self.hub.as_ref()).await?,
+                None => self.open(i, &arg).await?,
             };
             let sinks = self
                 .runs
@@ -375,6 +409,14 @@ impl<'a> Run<'a> {
             report.files.extend(written);
         }
         Ok(report)
+    }
+
+    /// Open dataset `i` (argument `arg`): through the opener when the run has one.
+    async fn open(&self, i: usize, arg: &std::path::Path) -> Result<Dataset, Error> {
+        match self.opener {
+            Some(open) => open(i),
+            None => datasets::open(&self.config.selection, arg, self.hub.as_ref()).await,
+        }
     }
 
     /// The end of a rating run: the summary table, what was spent, the files written.

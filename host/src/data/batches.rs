@@ -1,0 +1,359 @@
+//! Whole record batches of one local data file, every column as stored, for commands that write
+//! rows back out (`filter`): Parquet and Arrow IPC keep their Arrow schema and types, JSON Lines
+//! every field (types inferred over the whole file, as `datasets` does), CSV every field as text.
+//! Parquet files are read by row-group ranges, so one big file can be cut into several units.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::batch_rows::{TextColumn, check_schema};
+use super::{DataError, Format, Source, format_of};
+
+/// Rows per record batch read (and rated and written together).
+pub const BATCH_ROWS: usize = 1024;
+
+/// What a data file holds, learnt cheaply (Parquet and Arrow from their metadata, text files by
+/// counting their rows once).
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub rows: u64,
+    /// Size of the file on disk.
+    pub bytes: u64,
+    /// Parquet only: each row group's rows and compressed bytes, in order.
+    pub row_groups: Vec<(u64, u64)>,
+}
+
+/// The record batches of one file (or of a range of its row groups), in order.
+pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch, DataError>> + Send>;
+
+/// Whether `filter` can read this file's batches (the formats whose rows it can write back out).
+pub fn is_batch_file(path: &Path) -> bool {
+    matches!(
+        format_of(path),
+        Ok(Format::Parquet | Format::Arrow | Format::JsonLines | Format::Csv)
+    )
+}
+
+/// Inspect one file: its rows, its size and, for Parquet, its row groups. Checks that every
+/// requested column exists and holds text.
+pub fn inspect(path: &Path, columns: &[String]) -> Result<FileInfo, DataError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, e))?
+        .len();
+    let mut info = FileInfo {
+        path: path.to_path_buf(),
+        rows: 0,
+        bytes,
+        row_groups: Vec::new(),
+    };
+    match format_of(path)? {
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| DataError::invalid_file(path, "Parquet file", e))?;
+            check_schema(path, builder.schema(), columns)?;
+            info.row_groups = builder
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| {
+                    (
+                        g.num_rows().max(0) as u64,
+                        g.compressed_size().max(0) as u64,
+                    )
+                })
+                .collect();
+            info.rows = info.row_groups.iter().map(|g| g.0).sum();
+        }
+        Format::Arrow => {
+            let part = super::arrow::inspect(path)?;
+            check_schema(path, &part.schema, columns)?;
+            info.rows = part.rows();
+        }
+        Format::JsonLines | Format::Csv => {
+            // Reading the schema checks the columns; counting the rows reads the file once more.
+            let schema = text_schema(path)?;
+            check_schema(path, &schema, columns)?;
+            info.rows = super::count_rows(&Source::Local(path.to_path_buf()))?;
+        }
+        Format::Text | Format::Json => {
+            return Err(DataError::invalid_file(
+                path,
+                "input for filter",
+                "filter reads Parquet, Arrow IPC, JSON Lines and CSV files; convert it to one of those",
+            ));
+        }
+    }
+    Ok(info)
+}
+
+/// Read the record batches of `path`: every row, or only the row groups `groups` of a Parquet file.
+pub fn read(path: &Path, groups: Option<Range<usize>>) -> Result<Batches, DataError> {
+    let owned = path.to_path_buf();
+    match format_of(path)? {
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+            let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| DataError::invalid_file(path, "Parquet file", e))?
+                .with_batch_size(BATCH_ROWS);
+            if let Some(groups) = groups {
+                builder = builder.with_row_groups(groups.collect());
+            }
+            let reader = builder
+                .build()
+                .map_err(|e| DataError::invalid_file(path, "Parquet file", e))?;
+            Ok(Box::new(reader.map(move |b| {
+                b.map_err(|e| DataError::invalid_file(&owned, "Parquet file", e))
+            })))
+        }
+        Format::Arrow => read_ipc(path),
+        Format::JsonLines => {
+            let schema = Arc::new(text_schema(path)?);
+            let text = Source::Local(owned.clone())
+                .open_text()
+                .map_err(|e| DataError::io(path, e))?;
+            let reader = arrow_json::ReaderBuilder::new(schema)
+                .with_batch_size(BATCH_ROWS)
+                .build(BufReader::with_capacity(256 * 1024, text))
+                .map_err(|e| DataError::invalid_file(path, "JSON Lines file", e))?;
+            Ok(Box::new(reader.map(move |b| {
+                b.map_err(|e| DataError::invalid_file(&owned, "JSON Lines file", e))
+            })))
+        }
+        Format::Csv => read_csv(path),
+        Format::Text | Format::Json => Err(DataError::UnsupportedFormat { path: owned }),
+    }
+}
+
+/// The text of `columns` in each row of `batch` (`None` for a null).
+pub fn text_values(
+    batch: &RecordBatch,
+    columns: &[String],
+    path: &Path,
+) -> Result<Vec<Vec<Option<String>>>, DataError> {
+    let mut texts = Vec::with_capacity(columns.len());
+    for name in columns {
+        let array = batch.column_by_name(name).ok_or_else(|| {
+            DataError::invalid_file(
+                path,
+                "data file",
+                format!("a batch lacks column \"{name}\""),
+            )
+        })?;
+        texts.push(TextColumn::new(array).map_err(|e| DataError::ColumnType {
+            column: name.clone(),
+            path: path.to_path_buf(),
+            found: e.to_string(),
+        })?);
+    }
+    Ok((0..batch.num_rows())
+        .map(|i| texts.iter().map(|t| t.get(i)).collect())
+        .collect())
+}
+
+/// The schema of a JSON Lines file (every field of every row, types inferred over the whole file)
+/// or of a CSV file (its header, every column text).
+fn text_schema(path: &Path) -> Result<Schema, DataError> {
+    let source = Source::Local(path.to_path_buf());
+    let text = source.open_text().map_err(|e| DataError::io(path, e))?;
+    if source.extension() == "csv" || source.extension() == "tsv" {
+        let mut reader = csv_reader(path, text);
+        let header = reader
+            .headers()
+            .map_err(|e| DataError::invalid_file(path, "CSV file", e))?;
+        return Ok(Schema::new(
+            header
+                .iter()
+                .map(|h| Field::new(h, DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let (schema, _) =
+        arrow_json::reader::infer_json_schema(BufReader::with_capacity(256 * 1024, text), None)
+            .map_err(|e| DataError::invalid_file(path, "JSON Lines file", e))?;
+    Ok(schema)
+}
+
+fn csv_reader(
+    path: &Path,
+    text: Box<dyn std::io::Read + Send>,
+) -> csv::Reader<Box<dyn std::io::Read + Send>> {
+    let tsv = Source::Local(path.to_path_buf()).extension() == "tsv";
+    csv::ReaderBuilder::new()
+        .delimiter(if tsv { b'\t' } else { b',' })
+        .flexible(false)
+        .from_reader(text)
+}
+
+/// CSV records as batches of text columns, every field kept as written.
+fn read_csv(path: &Path) -> Result<Batches, DataError> {
+    let schema: SchemaRef = Arc::new(text_schema(path)?);
+    let text = Source::Local(path.to_path_buf())
+        .open_text()
+        .map_err(|e| DataError::io(path, e))?;
+    let mut records = csv_reader(path, text).into_records();
+    let owned = path.to_path_buf();
+    let mut done = false;
+    Ok(Box::new(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut columns: Vec<Vec<Option<String>>> = vec![Vec::new(); schema.fields().len()];
+        let mut rows = 0;
+        while rows < BATCH_ROWS {
+            match records.next() {
+                None => break,
+                Some(Err(e)) => {
+                    done = true;
+                    return Some(Err(DataError::invalid_file(&owned, "CSV file", e)));
+                }
+                Some(Ok(record)) => {
+                    for (column, field) in columns.iter_mut().zip(record.iter()) {
+                        column.push(Some(field.to_string()));
+                    }
+                    rows += 1;
+                }
+            }
+        }
+        if rows == 0 {
+            done = true;
+            return None;
+        }
+        let arrays: Vec<ArrayRef> = columns
+            .into_iter()
+            .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+            .collect();
+        Some(
+            RecordBatch::try_new(schema.clone(), arrays)
+                .map_err(|e| DataError::invalid_file(&owned, "CSV file", e)),
+        )
+    })))
+}
+
+/// An Arrow IPC file or stream, batch by batch.
+fn read_ipc(path: &Path) -> Result<Batches, DataError> {
+    let owned = path.to_path_buf();
+    let bad = move |e| DataError::invalid_file(&owned, super::arrow::FORMAT, e);
+    let part = super::arrow::inspect(path)?;
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let file = BufReader::with_capacity(256 * 1024, file);
+    Ok(match part.kind {
+        super::arrow::IpcKind::File => Box::new(
+            arrow_ipc::reader::FileReader::try_new(file, None)
+                .map_err(bad.clone())?
+                .map(move |b| b.map_err(bad.clone())),
+        ),
+        super::arrow::IpcKind::Stream => Box::new(
+            arrow_ipc::reader::StreamReader::try_new(file, None)
+                .map_err(bad.clone())?
+                .map(move |b| b.map_err(bad.clone())),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, Int64Array};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    fn rows(n: i64) -> RecordBatch {
+        let text: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
+        RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            ("text", Arc::new(StringArray::from(text)) as ArrayRef),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn parquet_row_group_ranges_keep_the_schema_and_only_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.parquet");
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(10))
+            .build();
+        let mut w =
+            ArrowWriter::try_new(File::create(&path).unwrap(), rows(35).schema(), Some(props))
+                .unwrap();
+        w.write(&rows(35)).unwrap();
+        w.close().unwrap();
+        let info = inspect(&path, &["text".into()]).unwrap();
+        assert_eq!(info.rows, 35);
+        assert_eq!(
+            info.row_groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            [10, 10, 10, 5]
+        );
+        let batches: Vec<RecordBatch> = read(&path, Some(1..3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(batches[0].schema(), rows(1).schema());
+        let ids: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(ids, (10..30).collect::<Vec<_>>());
+        let texts = text_values(&batches[0], &["text".into()], &path).unwrap();
+        assert_eq!(texts[0], vec![Some("row 10".to_string())]);
+        let err = inspect(&path, &["id".into()]).unwrap_err().to_string();
+        assert!(err.contains("has type Int64, not text"), "{err}");
+    }
+
+    #[test]
+    fn jsonl_keeps_every_field_with_inferred_types_and_csv_every_field_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let jsonl = dir.path().join("d.jsonl");
+        std::fs::write(
+            &jsonl,
+            "{\"text\":\"a\",\"n\":1}\n\n{\"text\":null,\"n\":2,\"extra\":[1,2]}\n",
+        )
+        .unwrap();
+        let info = inspect(&jsonl, &["text".into()]).unwrap();
+        assert_eq!(info.rows, 2);
+        let batch = read(&jsonl, None).unwrap().next().unwrap().unwrap();
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["text", "n", "extra"]);
+        assert_eq!(batch.schema().field(1).data_type(), &DataType::Int64);
+        assert!(batch.column(2).is_null(0));
+        let texts = text_values(&batch, &["text".into()], &jsonl).unwrap();
+        assert_eq!(texts, vec![vec![Some("a".into())], vec![None]]);
+
+        let csv = dir.path().join("d.csv");
+        std::fs::write(&csv, "text,n\n\"a, b\",007\nc,8\n").unwrap();
+        assert_eq!(inspect(&csv, &["text".into()]).unwrap().rows, 2);
+        let batch = read(&csv, None).unwrap().next().unwrap().unwrap();
+        let n = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(n.value(0), "007");
+        assert_eq!(
+            text_values(&batch, &["text".into()], &csv).unwrap()[0],
+            vec![Some("a, b".into())]
+        );
+        let err = inspect(&csv, &["nope".into()]).unwrap_err().to_string();
+        assert!(err.contains("\"nope\" does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,166 @@
+//! `classified filter` on a ≥ 1 GB multi-file Parquet dataset with the local `heuristic_quality`
+//! lens: one process, then a 2-shard run (two processes side by side, then `merge`). Reports wall
+//! and CPU seconds, MB of input per CPU-second ("per core"), peak RSS and output bytes.
+//!
+//! Run: `cargo bench -p classified-tests --bench filter` (`FILTER_BENCH_BYTES` sets the dataset
+//! size, default 1.05 GB on disk; it is written once to `target/filter-bench/` and reused).
+
+use classified_tests::filter_data;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+const FILES: usize = 8;
+const ROWS_PER_BATCH: usize = 10_000;
+
+/// Write `FILES` snappy Parquet files of typed rows (prose and some junk) until they hold `bytes`.
+fn dataset(dir: &Path, bytes: u64) -> Vec<PathBuf> {
+    let done = dir.join("complete");
+    let files: Vec<PathBuf> = (0..FILES)
+        .map(|f| dir.join(format!("part-{f:03}.parquet")))
+        .collect();
+    if done.exists() {
+        return files;
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let per_file = bytes / FILES as u64;
+    let mut first = 0;
+    for path in &files {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROWS_PER_BATCH))
+            .build();
+        let batch = filter_data::batch(0, 1, 0);
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(path).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        while (w.bytes_written() as u64) < per_file {
+            w.write(&filter_data::batch(first, ROWS_PER_BATCH, first as u64))
+                .unwrap();
+            w.flush().unwrap();
+            first += ROWS_PER_BATCH;
+        }
+        w.close().unwrap();
+    }
+    std::fs::write(&done, b"").unwrap();
+    files
+}
+
+/// A process measured by `/usr/bin/time`: wall, user + sys seconds and peak RSS (KiB) on its last line.
+fn timed(args: &[String], dir: &Path) -> Child {
+    Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%e %U %S %M")
+        .arg(env!("CARGO_BIN_EXE_classified-e2e"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// (wall s, CPU s, peak RSS MB) of a finished `timed` process.
+fn measure(child: Child) -> (f64, f64, f64) {
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let last: Vec<f64> = stderr
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    (last[0], last[1] + last[2], last[3] / 1024.0)
+}
+
+fn part_bytes(dir: &Path) -> u64 {
+    filter_data::parts(dir, "part-")
+        .iter()
+        .map(|p| p.metadata().unwrap().len())
+        .sum()
+}
+
+fn main() {
+    let bytes: u64 = std::env::var("FILTER_BENCH_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_050_000_000);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/filter-bench");
+    let data = root.join(format!("web-{bytes}"));
+    let started = Instant::now();
+    let files = dataset(&data, bytes);
+    let size: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
+    eprintln!(
+        "dataset: {} files, {:.2} GB on disk (ready in {:.1} s)",
+        files.len(),
+        size as f64 / 1e9,
+        started.elapsed().as_secs_f64()
+    );
+    let mb = size as f64 / 1e6;
+    let work = tempfile::tempdir_in(&root).unwrap();
+    let args = |out: &Path, shard: Option<&str>| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "filter",
+            data.to_str().unwrap(),
+            "text",
+            "heuristic_quality",
+            "--out",
+            out.to_str().unwrap(),
+            "--min-bucket",
+            "Good",
+            "--quiet",
+        ]
+        .map(String::from)
+        .to_vec();
+        if let Some(s) = shard {
+            a.extend(["--shard".to_string(), s.to_string()]);
+        }
+        a
+    };
+
+    println!("| lens | run | wall s | CPU s | MB/s per core | peak RSS | output |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let one = work.path().join("one");
+    let (wall, cpu, rss) = measure(timed(&args(&one, None), work.path()));
+    println!(
+        "| heuristic_quality | one process | {wall:.1} | {cpu:.1} | {:.1} | {rss:.0} MB | {:.1} MB |",
+        mb / cpu,
+        part_bytes(&one) as f64 / 1e6
+    );
+
+    let sharded = work.path().join("sharded");
+    let children: Vec<Child> = ["0/2", "1/2"]
+        .iter()
+        .map(|s| timed(&args(&sharded, Some(s)), work.path()))
+        .collect();
+    let results: Vec<(f64, f64, f64)> = children.into_iter().map(measure).collect();
+    let merged = Command::new(env!("CARGO_BIN_EXE_classified-e2e"))
+        .args(["merge", sharded.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let wall = results.iter().map(|r| r.0).fold(0.0, f64::max);
+    let cpu: f64 = results.iter().map(|r| r.1).sum();
+    let rss = results.iter().map(|r| r.2).fold(0.0, f64::max);
+    println!(
+        "| heuristic_quality | 2 shards side by side | {wall:.1} | {cpu:.1} | {:.1} | {rss:.0} MB each at most | {:.1} MB |",
+        mb / cpu,
+        part_bytes(&sharded) as f64 / 1e6
+    );
+    let same = std::fs::read(one.join("stats.json")).unwrap()
+        == std::fs::read(sharded.join("stats.json")).unwrap();
+    println!("\nmerged stats.json identical to the one-process run: {same}");
+}
