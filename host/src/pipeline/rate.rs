@@ -89,6 +89,49 @@ impl Usage {
     }
 }
 
+/// A local lens's whole row: score, aggregate and bucket, where the stages run.
+fn local_row(stages: &dyn Stages, index: u64, fields: Inputs) -> RowOutcome {
+    let rated = stages.score(index, &fields).and_then(|scores| {
+        let row = stages.aggregate(index, std::slice::from_ref(&scores))?;
+        let bucket = stages.bucket(index, &row)?;
+        Ok((scores, row, bucket))
+    });
+    let mut outcome = RowOutcome {
+        index,
+        status: Status::Planned,
+        chunks: Vec::new(),
+        usage: Usage::default(),
+    };
+    outcome.status = match rated {
+        Ok((scores, row, bucket)) => {
+            outcome.chunks.push(ChunkRecord {
+                chunk: 0,
+                inputs: fields,
+                scores,
+                cached: false,
+            });
+            Status::Rated {
+                scores: row,
+                bucket,
+            }
+        }
+        Err(e) => Status::Failed(e),
+    };
+    outcome
+}
+
+impl RowOutcome {
+    /// A row that is not rated, for `reason` (e.g. a null in one of its columns).
+    pub fn skipped(index: u64, reason: String) -> RowOutcome {
+        RowOutcome {
+            index,
+            status: Status::Skipped(reason),
+            chunks: Vec::new(),
+            usage: Usage::default(),
+        }
+    }
+}
+
 /// Run blocking I/O (a cache write) off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
@@ -135,6 +178,11 @@ impl LensRun {
         index: u64,
         fields: Inputs,
     ) -> Result<RowOutcome, Error> {
+        if self.lens.kind == LensKind::Local {
+            // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
+            let stages = self.stages.clone();
+            return Ok(stage(&self.stages, move || local_row(&*stages, index, fields)).await);
+        }
         let mut outcome = RowOutcome {
             index,
             status: Status::Planned,
@@ -149,6 +197,37 @@ impl LensRun {
         Ok(outcome)
     }
 
+    /// Rate several rows (row number, and its fields or why it is skipped), in order. A local
+    /// lens scores them all in one hand-off to a component thread, which costs more than scoring a
+    /// short row; other lenses rate them concurrently, as their prompts wait on the network.
+    pub async fn rate_many(
+        &self,
+        services: &Services,
+        rows: Vec<(u64, Result<Inputs, String>)>,
+    ) -> Result<Vec<RowOutcome>, Error> {
+        if self.lens.kind == LensKind::Local {
+            let stages = self.stages.clone();
+            return Ok(stage(&self.stages, move || {
+                rows.into_iter()
+                    .map(|(index, fields)| match fields {
+                        Ok(fields) => local_row(&*stages, index, fields),
+                        Err(reason) => RowOutcome::skipped(index, reason),
+                    })
+                    .collect()
+            })
+            .await);
+        }
+        let rated =
+            futures_util::future::join_all(rows.into_iter().map(|(index, fields)| async move {
+                match fields {
+                    Ok(fields) => self.rate(services, index, fields).await,
+                    Err(reason) => Ok(RowOutcome::skipped(index, reason)),
+                }
+            }))
+            .await;
+        rated.into_iter().collect()
+    }
+
     async fn rate_inner(
         &self,
         services: &Services,
@@ -157,27 +236,6 @@ impl LensRun {
         outcome: &mut RowOutcome,
     ) -> Result<Status, RowError> {
         let stages = self.stages.clone();
-        if self.lens.kind == LensKind::Local {
-            // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
-            let rated = stage(&self.stages, move || {
-                let scores = stages.score(index, &fields)?;
-                let row = stages.aggregate(index, std::slice::from_ref(&scores))?;
-                let bucket = stages.bucket(index, &row)?;
-                Ok::<_, StageError>((fields, scores, row, bucket))
-            })
-            .await?;
-            let (inputs, scores, row, bucket) = rated;
-            outcome.chunks.push(ChunkRecord {
-                chunk: 0,
-                inputs,
-                scores,
-                cached: false,
-            });
-            return Ok(Status::Rated {
-                scores: row,
-                bucket,
-            });
-        }
         let chunk_scores = {
             let prepared = {
                 let stages = stages.clone();

@@ -4,7 +4,7 @@
 use crate::data::{Dataset, Row};
 use crate::error::Error;
 use crate::pipeline::Inputs;
-use crate::pipeline::rate::{LensRun, RowOutcome, Services, Status};
+use crate::pipeline::rate::{LensRun, RowOutcome, Services};
 use crate::report::{RowSink, Tally};
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -13,6 +13,11 @@ use std::sync::Arc;
 
 /// Rows read ahead of the raters: enough to keep every worker busy, small enough to bound memory.
 const READ_AHEAD: usize = 256;
+/// Rows handed over and rated together, as one task: a hand-off between threads costs more than
+/// scoring a short row locally, so rows travel in batches.
+const BATCH_ROWS: usize = 32;
+/// A batch is handed over early once its texts reach this size, so huge rows travel a few at a time.
+const BATCH_BYTES: usize = 1 << 20;
 
 /// What a pass needs besides the rows.
 pub struct Pass<'a> {
@@ -22,7 +27,7 @@ pub struct Pass<'a> {
     pub services: &'a Arc<Services>,
     /// Columns, mapped in order to each lens's input fields.
     pub columns: &'a Arc<Vec<String>>,
-    /// Rows rated at once. It must stay well above the requests the scheduler lets fly, so it
+    /// Rows rated at once (in batches of [`BATCH_ROWS`]). It must stay well above the requests the scheduler lets fly, so it
     /// never caps throughput, one slow row (in retries) does not idle the rest, and cached rows
     /// behind network-bound ones finish meanwhile.
     pub window: usize,
@@ -60,41 +65,66 @@ pub async fn rate_rows(
         bars.push(bar);
     }
 
-    // Rows are read on a blocking thread and handed over through a bounded channel.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    // Rows are read on a blocking thread and handed over in batches through a bounded channel.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(READ_AHEAD / BATCH_ROWS);
     let rows = dataset.rows;
     let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let mut bytes = 0;
         for row in rows {
-            let stop = row.is_err();
-            if tx.blocking_send(row).is_err() || stop {
-                break;
+            match row {
+                Ok(row) => {
+                    bytes += row.values.iter().flatten().map(String::len).sum::<usize>();
+                    batch.push(row);
+                    if batch.len() < BATCH_ROWS && bytes < BATCH_BYTES {
+                        continue;
+                    }
+                    bytes = 0;
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if tx.blocking_send(Ok(full)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // The rows before the error are rated; the error then stops the pass.
+                    if !batch.is_empty() && tx.blocking_send(Ok(batch)).is_err() {
+                        return;
+                    }
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
             }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
         }
     });
 
     let mut outcomes = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-        .map(|row| {
+        .map(|rows| {
             let (runs, services, columns) = (
                 pass.runs.clone(),
                 pass.services.clone(),
                 pass.columns.clone(),
             );
-            // Each row is its own task, so rows are rated on every core while this one writes.
+            // Each batch is its own task, so rows are rated on every core while this one writes.
             RowTask(tokio::spawn(async move {
-                rate_row(&runs, &services, &columns, row?).await
+                rate_batch(&runs, &services, &columns, rows?).await
             }))
         })
-        .buffered(pass.window);
+        .buffered(pass.window.div_ceil(BATCH_ROWS).max(1));
 
     while let Some(per_lens) = outcomes.next().await {
         let per_lens = per_lens?;
-        for (i, outcome) in per_lens.iter().enumerate() {
-            tallies[i].record(outcome);
-            if let Some(f) = files.get_mut(i) {
-                f.write(outcome)?;
+        for (i, lens_outcomes) in per_lens.iter().enumerate() {
+            for outcome in lens_outcomes {
+                tallies[i].record(outcome);
+                if let Some(f) = files.get_mut(i) {
+                    f.write(outcome)?;
+                }
             }
             let t = &tallies[i];
-            bars[i].inc(1);
+            bars[i].inc(lens_outcomes.len() as u64);
             if dataset.total_rows.is_none() {
                 bars[i].set_length(t.rows());
             }
@@ -118,26 +148,20 @@ pub async fn rate_rows(
     Ok((tallies, written))
 }
 
-/// One row through every lens; the lenses of a row are rated together.
-async fn rate_row(
+/// A batch of rows through every lens: each lens's outcomes, in row order. The lenses of a batch
+/// are rated together.
+async fn rate_batch(
     runs: &[LensRun],
     services: &Arc<Services>,
     columns: &[String],
-    row: Row,
-) -> Result<Vec<RowOutcome>, Error> {
+    rows: Vec<Row>,
+) -> Result<Vec<Vec<RowOutcome>>, Error> {
     let rated = futures_util::future::join_all(runs.iter().map(|run| {
-        let fields = lens_fields(run, columns, &row);
-        async move {
-            match fields {
-                Ok(fields) => run.rate(services, row.index, fields).await,
-                Err(reason) => Ok(RowOutcome {
-                    index: row.index,
-                    status: Status::Skipped(reason),
-                    chunks: Vec::new(),
-                    usage: Default::default(),
-                }),
-            }
-        }
+        let fields = rows
+            .iter()
+            .map(|row| (row.index, lens_fields(run, columns, row)))
+            .collect();
+        run.rate_many(services, fields)
     }))
     .await;
     rated.into_iter().collect()
