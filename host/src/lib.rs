@@ -29,3 +29,4 @@ pub mod run;
 pub mod runtime;
 pub mod settings;
 pub mod stats;
+pub mod train;

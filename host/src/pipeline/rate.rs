@@ -108,7 +108,7 @@ impl LensRun {
     pub fn new(stages: Arc<dyn Stages>) -> Result<LensRun, Error> {
         let lens = stages.context().lens.clone();
         let renderer = match lens.kind {
-            LensKind::Local => None,
+            LensKind::Local | LensKind::Model => None,
             _ => Some(Renderer::new(&lens).map_err(|e| crate::lens::LensError {
                 lens: lens.name.clone(),
                 file: "templates".into(),
@@ -151,7 +151,7 @@ impl LensRun {
         outcome: &mut RowOutcome,
     ) -> Result<Status, RowError> {
         let stages = self.stages.clone();
-        let chunk_scores = if self.lens.kind == LensKind::Local {
+        let chunk_scores = if !self.lens.kind.asks_model() {
             let (stages, inputs) = (stages.clone(), fields.clone());
             let scores = stage(&self.stages, move || stages.score(index, &inputs)).await?;
             outcome.chunks.push(ChunkRecord {

@@ -43,6 +43,7 @@ fn kind_name(kind: LensKind) -> &'static str {
         LensKind::Pretrain => "pretrain",
         LensKind::Instruct => "instruct",
         LensKind::Local => "local",
+        LensKind::Model => "model",
     }
 }
 
