@@ -21,6 +21,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     let settings = Settings::load(&Env::from_process()?)?;
     match cli.command {
         Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
+        Command::Train(args) => commands::train::run(args.validate(settings)?),
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
         Command::Lenses(cmd) => {
             let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());

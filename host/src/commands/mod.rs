@@ -3,3 +3,4 @@
 pub mod batches;
 pub mod lenses;
 pub mod summary;
+pub mod train;

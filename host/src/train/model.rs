@@ -45,6 +45,18 @@ impl Prediction {
     pub fn argmax(&self) -> usize {
         argmax(&self.probabilities)
     }
+
+    /// Index of the value nearest the expected score (the upper one of two equally near): the
+    /// class the lens's score stands for.
+    pub fn nearest(&self, values: &[f64]) -> usize {
+        let mut best = 0;
+        for (i, v) in values.iter().enumerate() {
+            if (v - self.expected).abs() <= (values[best] - self.expected).abs() {
+                best = i;
+            }
+        }
+        best
+    }
 }
 
 /// Index of the largest value (the first of equals).
@@ -73,6 +85,20 @@ impl Model {
             let scale = 1.0 / n as f32;
             hidden.iter_mut().for_each(|h| *h *= scale);
         }
+    }
+
+    /// Predictions for an example already turned into feature ids (training and evaluation).
+    pub fn predict_features(&self, features: &[u32]) -> Vec<Prediction> {
+        let mut hidden = vec![0.0; self.dim];
+        for &b in features {
+            let start = b as usize * self.dim;
+            add(&mut hidden, &self.embeddings[start..start + self.dim]);
+        }
+        if !features.is_empty() {
+            let scale = 1.0 / features.len() as f32;
+            hidden.iter_mut().for_each(|h| *h *= scale);
+        }
+        self.predict_hidden(&hidden)
     }
 
     /// Each head's softmax and expected score for a text vector.

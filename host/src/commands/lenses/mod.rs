@@ -47,6 +47,27 @@ fn kind_name(kind: LensKind) -> &'static str {
     }
 }
 
+/// "model.bin: 8,388,781 bytes, word 1-2-grams, 262144 hash buckets, vector 16, scores overall (1, 2, 3)".
+fn model_line(m: &crate::lens::ModelFile) -> String {
+    let heads: Vec<String> = m
+        .model
+        .heads
+        .iter()
+        .map(|h| {
+            let values: Vec<String> = h.values.iter().map(f64::to_string).collect();
+            format!("{} ({})", h.label, values.join(", "))
+        })
+        .collect();
+    format!(
+        "{}: loads, {} bytes, {}, vector {}, scores {}",
+        m.name,
+        m.size,
+        m.model.features.describe(),
+        m.model.dim,
+        heads.join(", ")
+    )
+}
+
 fn source_name(source: &LensSource) -> String {
     match source {
         LensSource::Builtin => "built-in".into(),

@@ -27,6 +27,12 @@ pub fn run(lens: &Lens) -> Result<(), Error> {
     if let Some(description) = lens.config.get("description").and_then(Value::as_str) {
         println!("about:      {description}");
     }
+    if let Some(m) = &lens.model {
+        println!("model:      {}", super::model_line(m));
+        if let Some(from) = lens.config.get("trained_from") {
+            println!("trained on: {from}");
+        }
+    }
     match component::describe(&lens, tiktoken_rs::o200k_base_singleton())? {
         None => println!("component:  none (every stage native)"),
         Some(d) => {
