@@ -198,14 +198,22 @@ fn main() {
         .collect();
     let f1_nearest = macro_f1(test_labels, &nearest);
 
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    // TRAIN_BENCH_DIR keeps fastText's input files (train.txt, test.txt) for a closer look.
+    let temp = tempfile::tempdir().expect("a temporary folder");
+    let dir = match std::env::var_os("TRAIN_BENCH_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).expect("TRAIN_BENCH_DIR can be created");
+            std::path::PathBuf::from(d)
+        }
+        None => temp.path().to_path_buf(),
+    };
     let train_pairs: Vec<(&String, u16)> = train_texts
         .iter()
         .zip(train_labels.iter().copied())
         .collect();
     let test_pairs: Vec<(&String, u16)> =
         test_texts.iter().zip(test_labels.iter().copied()).collect();
-    let ft = fasttext(dir.path(), &train_pairs, &test_pairs, &hyper);
+    let ft = fasttext(&dir, &train_pairs, &test_pairs, &hyper);
 
     let mb = |bytes: usize, s: f64| format!("{:.1}", bytes as f64 / 1e6 / s);
     println!("\n| | classified train | fastText 0.9.2 (1 thread) |");

@@ -737,4 +737,88 @@ mod tests {
         .unwrap();
         assert!(load_err(&dir).contains("\"depth\""));
     }
+
+    /// A model lens folder around the tiny test model (one field, score `overall` 1-3).
+    fn model_lens_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = dir.path().join("mylens");
+        fs::create_dir(&lens).unwrap();
+        fs::write(
+            lens.join("config.json"),
+            r#"{"input_fields": ["resource"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        fs::write(
+            lens.join("function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"why": {"type": "string"}, "overall": {"type": "integer", "minimum": 1, "maximum": 3}},
+                "required": ["why", "overall"]}}"#,
+        )
+        .unwrap();
+        let model = crate::train::format::to_bytes(&crate::train::model::tests::tiny());
+        fs::write(lens.join("model.bin"), model).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_model_lens_loads_its_model_and_needs_no_prompts() {
+        let dir = model_lens_dir();
+        let lens = load_dir(&dir.path().join("mylens")).unwrap();
+        assert_eq!(lens.kind, LensKind::Model);
+        assert!(!lens.kind.asks_model());
+        assert!(lens.system_template.is_empty() && lens.prompt_template.is_empty());
+        let model = lens.model.unwrap();
+        assert_eq!(model.name, "model.bin");
+        assert_eq!(model.model.labels(), ["overall"]);
+    }
+
+    #[test]
+    fn a_model_lens_whose_model_does_not_fit_is_named() {
+        let dir = model_lens_dir();
+        let lens = dir.path().join("mylens");
+        let config = lens.join("config.json");
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("needs \"model\""));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model", "model": "../model.bin"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("inside the lens folder"));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["a", "b"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("model.bin") && e.contains("reads 1 input field(s)"),
+            "{e}"
+        );
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        fs::write(
+            lens.join("function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"depth": {"type": "integer"}, "overall": {"type": "integer"}},
+                "required": ["depth", "overall"]}}"#,
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("scores overall but function.json asks for depth, overall"),
+            "{e}"
+        );
+        fs::remove_file(lens.join("model.bin")).unwrap();
+        assert!(load_err(&dir).contains("does not exist"));
+        fs::create_dir(lens.join("model.bin")).unwrap();
+        assert!(load_err(&dir).contains("is not a regular file; name the model.bin"));
+    }
 }

@@ -37,6 +37,8 @@ impl Default for FeatureConfig {
 
 /// The longest word n-gram a model may use.
 pub const MAX_WORD_NGRAMS: u8 = 5;
+/// Mask of the ring of recent token hashes (8 slots, more than `MAX_WORD_NGRAMS`).
+const RING: usize = 7;
 /// The longest character n-gram a model may use.
 pub const MAX_CHAR_NGRAM: u8 = 8;
 /// Words longer than this many bytes add no character n-grams beyond their first `MAX_WORD_CHARS`
@@ -157,17 +159,17 @@ pub fn for_each(config: &FeatureConfig, fields: &[&str], mut emit: impl FnMut(u3
     let n = usize::from(config.word_ngrams.clamp(1, MAX_WORD_NGRAMS));
     for (field, text) in fields.iter().enumerate() {
         let seed = FIELD_SEED.wrapping_mul(field as u64 + 1);
-        // The last n-1 token hashes, newest at `recent[(seen - 1) % n]`.
-        let mut recent = [0u64; MAX_WORD_NGRAMS as usize];
+        // The last token hashes, token `p` at `recent[p & RING]` (a power of two: no division).
+        let mut recent = [0u64; RING + 1];
         let mut seen = 0usize;
         let mut token = |h: u64, out: &mut dyn FnMut(u64)| {
             out(h);
             let mut g = h;
             for back in 1..n.min(seen + 1) {
-                g = combine(recent[(seen - back) % n], g);
+                g = combine(recent[(seen - back) & RING], g);
                 out(g ^ (back as u64));
             }
-            recent[seen % n] = h;
+            recent[seen & RING] = h;
             seen += 1;
         };
         let bytes = text.as_bytes();
