@@ -28,7 +28,7 @@ fn corpus(n: usize, seed: u64) -> (Vec<String>, Vec<u16>) {
         total += 1.0 / rank as f64;
         cumulative.push(total);
     }
-    let mut draw = |rng: &mut rand_chacha::ChaCha8Rng| {
+    let draw = |rng: &mut rand_chacha::ChaCha8Rng| {
         let x = rng.random::<f64>() * total;
         cumulative.partition_point(|c| *c < x).min(VOCAB - 1)
     };
