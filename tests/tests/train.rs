@@ -169,6 +169,24 @@ fn rated_rows_train_a_model_lens_that_scores_new_rows_offline() {
         "{}",
         check.stdout
     );
+    let good_text = fresh_texts
+        .iter()
+        .find(|t| graded_score(t, 1, 3) == 3)
+        .unwrap();
+    let input = serde_json::json!({ "resource": good_text }).to_string();
+    let call = ws
+        .run(
+            None,
+            &[
+                "lenses", "call", &lens, "--stage", "score", "--input", &input,
+            ],
+        )
+        .ok();
+    let called: Value = serde_json::from_str(&call.stdout).unwrap();
+    assert!(
+        called["scores"]["overall"].as_f64().unwrap() > 2.5,
+        "{called}"
+    );
     let show = ws.run(None, &["lenses", "show", &lens]).ok();
     assert!(show.stdout.contains("kind:       model"), "{}", show.stdout);
     let lens_dir = ws.path().join("lenses").to_string_lossy().into_owned();
