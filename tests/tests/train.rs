@@ -225,6 +225,102 @@ fn rated_rows_train_a_model_lens_that_scores_new_rows_offline() {
 }
 
 #[test]
+fn an_instruct_lens_with_several_scores_trains_one_head_per_score() {
+    let ws = Workspace::new();
+    let server = grading_server();
+    let path = ws.path().join("pairs.jsonl");
+    let lines: Vec<String> = texts(300, 11)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({"q": format!("Question {i}: explain this."), "a": t}).to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let rows = path.to_string_lossy().into_owned();
+    ws.run(
+        Some(&server),
+        &["summary", &rows, "q,a", "instruction_following"],
+    )
+    .ok();
+    drop(server);
+    ws.run(
+        None,
+        &[
+            "train",
+            &rows,
+            "q,a",
+            "instruction_following",
+            "--out",
+            "if",
+        ],
+    )
+    .ok();
+    let metrics = read_json(&ws.path().join("if/metrics.json"));
+    let labels: Vec<&str> = metrics["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["follows_instructions", "on_topic", "correct", "overall"]
+    );
+    for label in metrics["labels"].as_array().unwrap() {
+        assert!(
+            label["model"]["accuracy"].as_f64().unwrap() >= 0.7,
+            "{label}"
+        );
+    }
+    let config = read_json(&ws.path().join("if/config.json"));
+    assert_eq!(
+        config["input_fields"],
+        serde_json::json!(["instruction", "output"])
+    );
+    // Offline, both columns feed the model; every score label gets a column.
+    ws.run(None, &["summary", &rows, "q,a", "if", "--max", "20"])
+        .ok();
+    let means = ws.read("means.csv");
+    for label in labels {
+        assert!(means.contains(&format!(",if,{label},")), "{means}");
+    }
+}
+
+#[test]
+fn a_source_lens_with_a_bucket_component_keeps_it() {
+    let ws = Workspace::new();
+    let server = grading_server();
+    let rows = write_rows(&ws, "rated.jsonl", &texts(400, 21));
+    ws.run(Some(&server), &["summary", &rows, "text", "edu_value"])
+        .ok();
+    drop(server);
+    ws.run(None, &["train", &rows, "text", "edu_value", "--out", "edu"])
+        .ok();
+    let folder = ws.path().join("edu");
+    let config = read_json(&folder.join("config.json"));
+    assert_eq!(config["component"], "lens.wasm");
+    assert!(folder.join("lens.wasm").is_file());
+    let metrics = read_json(&folder.join("metrics.json"));
+    assert_eq!(
+        metrics["labels"][0]["values"],
+        serde_json::json!([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    );
+    // Five thresholds of the 0-5 score.
+    assert_eq!(metrics["thresholds"].as_array().unwrap().len(), 5);
+    ws.run(None, &["summary", &rows, "text", "edu", "--max", "50"])
+        .ok();
+    let summary = ws.summary();
+    assert_eq!(summary[0]["Total"], "50");
+    let check = ws.run(None, &["lenses", "check", "edu"]).ok();
+    assert!(
+        check.stdout.contains("model.bin: loads") && check.stdout.contains("component lens.wasm"),
+        "{}",
+        check.stdout
+    );
+}
+
+#[test]
 fn rows_missing_from_the_cache_are_counted_and_too_few_labels_stop_with_counts() {
     let ws = Workspace::new();
     // No cache at all.
