@@ -354,6 +354,33 @@ fn rows_missing_from_the_cache_are_counted_and_too_few_labels_stop_with_counts()
     assert!(run.stderr.contains("classified summary"), "{}", run.stderr);
     assert_eq!(run.code, 2);
 
+    // A cache summary wrote under --out (no DATABASE_URL) is found with --data-dir: train's --out
+    // is the lens folder.
+    let without_url = |server: Option<&FakeOpenAi>, args: &[&str]| {
+        let mut cmd = ws.command(server, args);
+        support::Run::from(cmd.env_remove("DATABASE_URL").output().unwrap())
+    };
+    without_url(
+        Some(&server),
+        &["summary", &some, "text", LENS, "--out", "results"],
+    )
+    .ok();
+    let e = without_url(
+        None,
+        &["train", &some, "text", LENS, "--data-dir", "nowhere"],
+    )
+    .error();
+    assert!(
+        e.contains("there is no cache at nowhere/classified.sqlite"),
+        "{e}"
+    );
+    let e = without_url(
+        None,
+        &["train", &some, "text", LENS, "--data-dir", "results"],
+    )
+    .error();
+    assert!(e.contains("found 30 labelled example(s)"), "{e}");
+
     // Another --version has no ratings at all.
     let e = ws
         .run(None, &["train", &some, "text", LENS, "--version", "2"])
