@@ -28,8 +28,8 @@ impl Stages for ModelStages {
         self.inner.context()
     }
 
-    /// Scoring takes about 20 ns per byte: like the other native stages, cheaper than a hand-off
-    /// to another thread for the rows people rate.
+    /// Scoring takes about 12 ns per byte (82 MB/s in the benchmark): like the other native
+    /// stages, cheaper than a hand-off to another thread for the rows people rate.
     fn native(&self) -> bool {
         self.inner.native()
     }
