@@ -4,8 +4,11 @@
 //! and for each threshold of the last label, how a "score ≥ t" filter built on the model compares
 //! with the same filter on the LLM's scores. The statistics are `crate::stats`'.
 //!
-//! The model's score is its expected value (what the lens reports); accuracy, F1, the confusion
-//! matrices and the thresholds read it as the nearest score value, MAE and Spearman as it is.
+//! The model's score is its expected value (what the lens reports); accuracy, F1 and the label
+//! confusion matrices read it as the nearest score value; MAE, Spearman, buckets and thresholds
+//! take it as it is, as a filter on the lens's scores would. An expected value sits between the
+//! values when the model hesitates (a likely 2 with some doubt towards 1 reports 1.9), so each
+//! threshold `t` is also shown at the midpoint below it, which keeps what the nearest value would.
 
 use super::fit::{Examples, Label};
 use super::model::Model;
@@ -59,7 +62,12 @@ pub struct ThresholdMetrics {
     pub threshold: f64,
     /// Share of hold-out examples the LLM scores at or above the threshold.
     pub llm_kept: f64,
+    /// The model's score at or above `threshold`.
     pub model: Filter,
+    /// The midpoint between the value below `threshold` and `threshold`.
+    pub midpoint: f64,
+    /// The model's score at or above `midpoint`.
+    pub model_at_midpoint: Filter,
     pub baseline: Filter,
 }
 
@@ -126,7 +134,7 @@ pub fn evaluate(
     let value_of = |l: usize, c: u16| labels[l].values[usize::from(c)];
 
     let mut label_metrics = Vec::new();
-    let mut nearest_last = Vec::new();
+    let mut expected_last = Vec::new();
     let mut truth_last = Vec::new();
     for (l, label) in labels.iter().enumerate() {
         let values = &label.values;
@@ -153,7 +161,7 @@ pub fn evaluate(
             confusion: stats::confusion(&classes, &truth, &nearest),
         });
         if l + 1 == labels.len() {
-            nearest_last = nearest.iter().map(|c| values[*c]).collect();
+            expected_last = expected.clone();
             truth_last = truth.iter().map(|c| values[*c]).collect();
         }
     }
@@ -205,15 +213,18 @@ pub fn evaluate(
     )];
     let thresholds = labels[last]
         .values
-        .iter()
-        .skip(1)
-        .map(|&t| {
+        .windows(2)
+        .map(|pair| {
+            let (below, t) = (pair[0], pair[1]);
+            let midpoint = (below + t) / 2.0;
             let truth: Vec<bool> = truth_last.iter().map(|v| *v >= t).collect();
-            let kept: Vec<bool> = nearest_last.iter().map(|v| *v >= t).collect();
+            let kept = |at: f64| -> Vec<bool> { expected_last.iter().map(|v| *v >= at).collect() };
             ThresholdMetrics {
                 threshold: t,
                 llm_kept: truth.iter().filter(|k| **k).count() as f64 / truth.len().max(1) as f64,
-                model: filter(&truth, &kept),
+                model: filter(&truth, &kept(t)),
+                midpoint,
+                model_at_midpoint: filter(&truth, &kept(midpoint)),
                 baseline: filter(&truth, &vec![common_last >= t; truth.len()]),
             }
         })
@@ -294,7 +305,7 @@ impl Metrics {
             && !self.thresholds.is_empty()
         {
             out.push_str(&format!(
-                "\nFiltering on `{}` >= t (against the same filter on the LLM's scores)\n",
+                "\nFiltering on `{}` >= t, against the LLM's scores >= t (model at t, and at the midpoint m below t)\n",
                 last.label
             ));
             let mut t = table(vec![
@@ -304,16 +315,27 @@ impl Metrics {
                 "Precision",
                 "Recall",
                 "F1",
+                "m",
+                "keeps",
+                "Precision",
+                "Recall",
+                "F1",
                 "baseline F1",
             ]);
             for th in &self.thresholds {
+                let (a, b) = (&th.model, &th.model_at_midpoint);
                 t.add_row(vec![
                     format!("{}", th.threshold),
                     format!("{:.1}%", th.llm_kept * 100.0),
-                    format!("{:.1}%", th.model.kept * 100.0),
-                    format!("{:.3}", th.model.precision),
-                    format!("{:.3}", th.model.recall),
-                    format!("{:.3}", th.model.f1),
+                    format!("{:.1}%", a.kept * 100.0),
+                    format!("{:.3}", a.precision),
+                    format!("{:.3}", a.recall),
+                    format!("{:.3}", a.f1),
+                    format!("{}", th.midpoint),
+                    format!("{:.1}%", b.kept * 100.0),
+                    format!("{:.3}", b.precision),
+                    format!("{:.3}", b.recall),
+                    format!("{:.3}", b.f1),
                     format!("{:.3}", th.baseline.f1),
                 ]);
             }
@@ -402,12 +424,17 @@ mod tests {
         assert!((m.buckets.accuracy - 0.8).abs() < 1e-12);
         assert_eq!(m.buckets.baseline, "Poor");
         assert!((m.buckets.baseline_accuracy - 0.6).abs() < 1e-12);
-        // Thresholds 2 and 3. At 3: the LLM keeps 2 of 5, the model 3, both of the LLM's among them.
+        // Thresholds 2 and 3. At 3 the model's scores (just under 3) keep nothing; at the midpoint
+        // 2.5 they keep 3 of 5, both of the LLM's 2 among them.
         assert_eq!(m.thresholds.len(), 2);
         let t3 = &m.thresholds[1];
-        assert_eq!(t3.threshold, 3.0);
-        assert!((t3.llm_kept - 0.4).abs() < 1e-12 && (t3.model.kept - 0.6).abs() < 1e-12);
-        assert!((t3.model.precision - 2.0 / 3.0).abs() < 1e-12 && t3.model.recall == 1.0);
+        assert_eq!((t3.threshold, t3.midpoint), (3.0, 2.5));
+        assert!((t3.llm_kept - 0.4).abs() < 1e-12 && t3.model.kept == 0.0);
+        let mid = &t3.model_at_midpoint;
+        assert!((mid.kept - 0.6).abs() < 1e-12);
+        assert!((mid.precision - 2.0 / 3.0).abs() < 1e-12 && mid.recall == 1.0);
+        // At 2 the empty text's score (exactly 2.0) counts: 4 of 5 kept at t.
+        assert!((m.thresholds[0].model.kept - 0.8).abs() < 1e-12);
         // The baseline (2) keeps nothing at 3.
         assert_eq!((t3.baseline.kept, t3.baseline.f1), (0.0, 0.0));
         let text = m.render();
