@@ -62,4 +62,6 @@ pub struct RunConfig {
     pub max_usd: Option<f64>,
     /// Settings with the command-line overrides applied.
     pub settings: Settings,
+    /// `--json`: print the summary as one JSON object instead of tables.
+    pub json: bool,
 }

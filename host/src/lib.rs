@@ -13,6 +13,7 @@ pub mod batch;
 pub mod cache;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod component;
 pub mod config;
 pub mod cost;

@@ -23,6 +23,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Summary(args) => commands::summary::run(args.validate(settings)?).map(drop),
         Command::Train(args) => commands::train::run(args.validate(settings)?),
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
+        Command::Report(args) => commands::report::run(&args),
+        Command::Compare(args) => commands::compare::run(*args, settings),
         Command::Lenses(cmd) => {
             let catalog = Catalog::new(settings.lens_dir.iter().cloned().collect());
             commands::lenses::run(cmd, &catalog)

@@ -6,6 +6,7 @@ mod validate;
 pub use validate::{ModelChoice, require_api_key};
 
 pub mod lenses;
+pub mod report;
 pub mod train;
 
 use clap::{Args, Parser, Subcommand};
@@ -34,6 +35,10 @@ pub enum Command {
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
     Batches(BatchesCommand),
+    /// Rebuild report.html in an output folder from its files alone (no cache, no model).
+    Report(report::ReportArgs),
+    /// How well two raters (models, versions or lenses) agree on the same rows, from the cache.
+    Compare(Box<report::CompareArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +53,9 @@ pub struct SummaryArgs {
     /// Send the requests through the Batch API (half price, answers within 24 hours); rerun to resume.
     #[arg(long)]
     pub batch: bool,
+    /// Print the summary as one JSON object (for scripts) instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What to read and through which lenses: the positional arguments and dataset options every

@@ -155,6 +155,7 @@ impl TrainArgs {
                 mode: RunMode::Live,
                 max_usd: None,
                 settings,
+                json: false,
             },
             folder,
             holdout: self.holdout,

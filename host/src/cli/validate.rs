@@ -36,6 +36,7 @@ impl SummaryArgs {
             },
             max_usd: model.max_usd,
             settings,
+            json: self.json,
         })
     }
 }

@@ -30,6 +30,7 @@ mod versions;
 pub use cache::Origin;
 pub use error::{Kind, PluginError};
 pub use limits::Limits;
+pub use runner::spawn as spawn_call;
 pub use versions::SUPPORTED as SUPPORTED_WIT_VERSIONS;
 
 use crate::lens::Lens;

@@ -72,6 +72,9 @@ pub struct Usage {
     /// Tokens paid for in this run (cache hits cost nothing); in a dry run, the uncached prompts' tokens.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What the answers taken from the cache cost when they were first paid for.
+    pub saved_prompt_tokens: u64,
+    pub saved_completion_tokens: u64,
 }
 
 impl Usage {
@@ -81,18 +84,21 @@ impl Usage {
         self.requests += other.requests;
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
+        self.saved_prompt_tokens += other.saved_prompt_tokens;
+        self.saved_completion_tokens += other.saved_completion_tokens;
     }
 }
 
-/// Run work off the async threads: a component stage may take up to its time limit.
+/// Run blocking I/O (a cache write) off the async threads.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .expect("a pipeline stage panicked")
 }
 
-/// Run a stage: native stages right here (a hand-off to a blocking thread costs more than they
-/// do, and a cached rerun is nothing but stages), component stages off the async threads.
+/// Run a stage: native stages right here (a hand-off to another thread costs more than they do,
+/// and a cached rerun is nothing but stages), component stages on a component thread, off the
+/// async threads (a call may take up to its time limit).
 async fn stage<T: Send + 'static>(
     stages: &Arc<dyn Stages>,
     f: impl FnOnce() -> T + Send + 'static,
@@ -100,7 +106,7 @@ async fn stage<T: Send + 'static>(
     if stages.native() {
         f()
     } else {
-        blocking(f).await
+        crate::component::spawn_call(f).await
     }
 }
 
@@ -151,17 +157,28 @@ impl LensRun {
         outcome: &mut RowOutcome,
     ) -> Result<Status, RowError> {
         let stages = self.stages.clone();
-        let chunk_scores = if !self.lens.kind.asks_model() {
-            let (stages, inputs) = (stages.clone(), fields.clone());
-            let scores = stage(&self.stages, move || stages.score(index, &inputs)).await?;
+        if !self.lens.kind.asks_model() {
+            // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
+            let rated = stage(&self.stages, move || {
+                let scores = stages.score(index, &fields)?;
+                let row = stages.aggregate(index, std::slice::from_ref(&scores))?;
+                let bucket = stages.bucket(index, &row)?;
+                Ok::<_, StageError>((fields, scores, row, bucket))
+            })
+            .await?;
+            let (inputs, scores, row, bucket) = rated;
             outcome.chunks.push(ChunkRecord {
                 chunk: 0,
-                inputs: fields,
-                scores: scores.clone(),
+                inputs,
+                scores,
                 cached: false,
             });
-            vec![scores]
-        } else {
+            return Ok(Status::Rated {
+                scores: row,
+                bucket,
+            });
+        }
+        let chunk_scores = {
             let prepared = {
                 let stages = stages.clone();
                 stage(&self.stages, move || stages.preprocess(index, &fields)).await?
@@ -260,6 +277,8 @@ impl LensRun {
             // A cached answer the current postprocess rejects (e.g. the lens changed) is asked again.
             if let Ok(scores) = self.postprocess(index, hit.arguments).await {
                 usage.cache_hits += 1;
+                usage.saved_prompt_tokens += hit.prompt_tokens;
+                usage.saved_completion_tokens += hit.completion_tokens;
                 return Ok(Some((scores, true)));
             }
         }

@@ -3,11 +3,14 @@
 //!
 //! Two implementations give the same tokens: tiktoken-rs's [`CoreBPE`] (the reference, and what
 //! component host functions get) and the `bpe-openai` crate, which encodes and counts several times
-//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`; the tests
-//! check that both count every kind of text alike.
+//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`, and
+//! remembers the tokens of repeated words per thread (`memo.rs`); the tests check that every way
+//! counts every kind of text alike.
 //!
 //! Special tokens such as `<|endoftext|>` are never encoded as such: documents are data, not control
 //! sequences, so they count as the plain text they are.
+
+mod memo;
 
 use tiktoken_rs::CoreBPE;
 
@@ -139,14 +142,14 @@ impl std::ops::Deref for Tokenizer {
 impl Encoding for Tokenizer {
     fn encode_ordinary_tokens(&self, text: &str) -> Vec<u32> {
         match self.fast {
-            Some(fast) => fast().encode_ordinary_tokens(text),
+            Some(fast) => memo::encode(fast(), text),
             None => self.get().encode_ordinary_tokens(text),
         }
     }
 
     fn count_ordinary(&self, text: &str) -> usize {
         match self.fast {
-            Some(fast) => fast().count_ordinary(text),
+            Some(fast) => memo::count(fast(), text),
             None => self.get().count_ordinary(text),
         }
     }

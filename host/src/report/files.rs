@@ -1,14 +1,17 @@
-//! The files a run writes to DATA_DIR: per dataset and lens a JSONL of rated chunks and a Parquet of
-//! per-row results, plus `summary.csv` and `means.csv` for the whole run.
+//! The streaming per-row outputs of one dataset × lens: a JSONL of rated chunks (their texts and
+//! rationales) and a Parquet with one row per dataset row (the complete record: see
+//! [`super::parquet_rows`]).
 
-use super::{AtomicFile, Tally};
+use super::AtomicFile;
+use super::parquet_rows::{self, FileMeta, META_KEY, PendingRow};
 use crate::error::Error;
 use crate::pipeline::Inputs;
 use crate::pipeline::rate::{RowOutcome, Status};
-use arrow_array::builder::{Float64Builder, StringBuilder, UInt32Builder, UInt64Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::Schema;
 use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use std::io::{BufWriter, Write};
@@ -20,8 +23,7 @@ const BATCH_ROWS: usize = 8192;
 
 /// The streaming per-row outputs of one dataset × lens.
 pub struct RowFiles {
-    labels: Vec<String>,
-    rationale_labels: Vec<String>,
+    meta: FileMeta,
     jsonl: BufWriter<std::fs::File>,
     jsonl_file: AtomicFile,
     jsonl_path: PathBuf,
@@ -30,13 +32,6 @@ pub struct RowFiles {
     parquet_file: AtomicFile,
     schema: Arc<Schema>,
     pending: Vec<PendingRow>,
-}
-
-/// A row waiting for the next Parquet record batch.
-struct PendingRow {
-    index: u64,
-    chunks: u32,
-    status: Status,
 }
 
 /// One line of the chunk JSONL, serialized straight from the outcome (no copy of its texts).
@@ -69,7 +64,7 @@ impl<T: Serialize> Serialize for Labelled<'_, T> {
     }
 }
 
-fn output_error(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(super) fn output_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Output {
         path: path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
@@ -77,35 +72,22 @@ fn output_error(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 impl RowFiles {
-    /// Start `{stem}.jsonl` and `{stem}.parquet` in `dir`.
-    pub fn create(
-        dir: &Path,
-        stem: &str,
-        labels: &[String],
-        rationale_labels: &[String],
-    ) -> Result<RowFiles, Error> {
+    /// Start `{stem}.jsonl` and `{stem}.parquet` in `dir` for the dataset × lens `meta` names.
+    pub fn create(dir: &Path, stem: &str, meta: FileMeta) -> Result<RowFiles, Error> {
         let jsonl_path = dir.join(format!("{stem}.jsonl"));
         let parquet_path = dir.join(format!("{stem}.parquet"));
         let jsonl_file = AtomicFile::create(&jsonl_path)?;
         let parquet_file = AtomicFile::create(&parquet_path)?;
-        let mut fields = vec![
-            Field::new("row", DataType::UInt64, false),
-            Field::new("status", DataType::Utf8, false),
-            Field::new("bucket", DataType::Utf8, true),
-        ];
-        fields.extend(
-            labels
-                .iter()
-                .map(|l| Field::new(l, DataType::Float64, true)),
-        );
-        fields.push(Field::new("chunks", DataType::UInt32, false));
-        fields.push(Field::new("error", DataType::Utf8, true));
-        let schema = Arc::new(Schema::new(fields));
-        let parquet = ArrowWriter::try_new(parquet_file.try_clone()?, schema.clone(), None)
-            .map_err(|e| output_error(&parquet_path, e))?;
+        let schema = parquet_rows::schema(&meta.labels, &meta.rationale_labels);
+        // zstd: rationales repeat a lot from row to row, and the file is read by column anyway.
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let parquet =
+            ArrowWriter::try_new(parquet_file.try_clone()?, schema.clone(), Some(properties))
+                .map_err(|e| output_error(&parquet_path, e))?;
         Ok(RowFiles {
-            labels: labels.to_vec(),
-            rationale_labels: rationale_labels.to_vec(),
+            meta,
             jsonl: BufWriter::new(jsonl_file.try_clone()?),
             jsonl_file,
             jsonl_path,
@@ -123,8 +105,8 @@ impl RowFiles {
                 row: outcome.index,
                 chunk: chunk.chunk,
                 inputs: &chunk.inputs,
-                scores: Labelled(&self.labels, &chunk.scores.scores),
-                rationales: Labelled(&self.rationale_labels, &chunk.scores.rationales),
+                scores: Labelled(&self.meta.labels, &chunk.scores.scores),
+                rationales: Labelled(&self.meta.rationale_labels, &chunk.scores.rationales),
                 cached: chunk.cached,
             };
             serde_json::to_writer(&mut self.jsonl, &line)
@@ -133,12 +115,14 @@ impl RowFiles {
                 .write_all(b"\n")
                 .map_err(|e| output_error(&self.jsonl_path, e))?;
         }
-        // Only what the Parquet row needs: the chunks' texts are in the JSONL already.
-        self.pending.push(PendingRow {
-            index: outcome.index,
-            chunks: outcome.chunks.len() as u32,
-            status: outcome.status.clone(),
-        });
+        if let Status::Rated { bucket, .. } = &outcome.status
+            && !self.meta.bucket_names.contains(bucket)
+        {
+            // A component may name buckets it did not declare; the footer lists them too.
+            self.meta.bucket_names.push(bucket.clone());
+        }
+        self.pending
+            .push(PendingRow::new(outcome, self.meta.rationale_labels.len()));
         if self.pending.len() >= BATCH_ROWS {
             self.flush_batch()?;
         }
@@ -150,41 +134,7 @@ impl RowFiles {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
-        let mut row = UInt64Builder::new();
-        let mut status = StringBuilder::new();
-        let mut bucket = StringBuilder::new();
-        let mut scores: Vec<Float64Builder> =
-            self.labels.iter().map(|_| Float64Builder::new()).collect();
-        let mut chunks = UInt32Builder::new();
-        let mut error = StringBuilder::new();
-        for o in &rows {
-            row.append_value(o.index);
-            chunks.append_value(o.chunks);
-            let (s, b, e, values): (&str, Option<&str>, Option<String>, Option<&[f64]>) =
-                match &o.status {
-                    Status::Rated { scores, bucket } => {
-                        ("rated", Some(bucket), None, Some(&scores.scores))
-                    }
-                    Status::Failed(err) => ("failed", None, Some(err.to_string()), None),
-                    Status::Skipped(reason) => ("skipped", None, Some(reason.clone()), None),
-                    Status::Planned => ("planned", None, None, None),
-                };
-            status.append_value(s);
-            bucket.append_option(b);
-            error.append_option(e);
-            for (i, builder) in scores.iter_mut().enumerate() {
-                builder.append_option(values.and_then(|v| v.get(i).copied()));
-            }
-        }
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(row.finish()),
-            Arc::new(status.finish()),
-            Arc::new(bucket.finish()),
-        ];
-        columns.extend(scores.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        columns.push(Arc::new(chunks.finish()));
-        columns.push(Arc::new(error.finish()));
-        let batch = RecordBatch::try_new(self.schema.clone(), columns)
+        let batch = parquet_rows::batch(&self.schema, self.meta.labels.len(), &rows)
             .map_err(|e| output_error(&self.parquet_path, e))?;
         self.parquet
             .write(&batch)
@@ -197,60 +147,14 @@ impl RowFiles {
         self.jsonl
             .flush()
             .map_err(|e| output_error(&self.jsonl_path, e))?;
+        let meta = serde_json::to_string(&self.meta).expect("file metadata serializes");
+        self.parquet
+            .append_key_value_metadata(KeyValue::new(META_KEY.to_string(), meta));
         self.parquet
             .close()
             .map_err(|e| output_error(&self.parquet_path, e))?;
         Ok(vec![self.jsonl_file.commit()?, self.parquet_file.commit()?])
     }
-}
-
-/// `summary.csv` (one line per dataset × lens: bucket shares in percent of rated rows, counts) and
-/// `means.csv` (one line per dataset × lens × score label).
-pub fn write_summary_csv(dir: &Path, tallies: &[Tally]) -> Result<Vec<PathBuf>, Error> {
-    let mut bucket_names: Vec<String> = Vec::new();
-    for t in tallies {
-        for b in &t.bucket_names {
-            if !bucket_names.contains(b) {
-                bucket_names.push(b.clone());
-            }
-        }
-    }
-    let csv_error = |path: &Path, e: csv::Error| output_error(path, e);
-
-    let path = dir.join("summary.csv");
-    let mut file = AtomicFile::create(&path)?;
-    {
-        let mut w = csv::Writer::from_writer(file.file());
-        let mut header = vec!["Dataset".to_string(), "Lens".to_string()];
-        header.extend(bucket_names.iter().cloned());
-        header.extend(["Total", "Failed", "Skipped"].map(String::from));
-        w.write_record(&header).map_err(|e| csv_error(&path, e))?;
-        for t in tallies {
-            let mut record = vec![t.dataset.clone(), t.lens.clone()];
-            record.extend(bucket_names.iter().map(|b| format!("{:.2}", t.percent(b))));
-            record.extend([t.rated, t.failed, t.skipped].map(|n| n.to_string()));
-            w.write_record(&record).map_err(|e| csv_error(&path, e))?;
-        }
-        w.flush().map_err(|e| output_error(&path, e))?;
-    }
-    let summary = file.commit()?;
-
-    let path = dir.join("means.csv");
-    let mut file = AtomicFile::create(&path)?;
-    {
-        let mut w = csv::Writer::from_writer(file.file());
-        w.write_record(["Dataset", "Lens", "Label", "Mean", "Rated"])
-            .map_err(|e| csv_error(&path, e))?;
-        for t in tallies {
-            for (label, mean) in t.labels.iter().zip(t.means()) {
-                let mean = mean.map(|m| format!("{m:.4}")).unwrap_or_default();
-                w.write_record([&t.dataset, &t.lens, label, &mean, &t.rated.to_string()])
-                    .map_err(|e| csv_error(&path, e))?;
-            }
-        }
-        w.flush().map_err(|e| output_error(&path, e))?;
-    }
-    Ok(vec![summary, file.commit()?])
 }
 
 #[cfg(test)]
@@ -347,7 +251,15 @@ mod tests {
                 usage: Usage::default(),
             },
         ];
-        let mut files = RowFiles::create(dir.path(), "d.lens", &labels, &rationale_labels).unwrap();
+        let meta = FileMeta {
+            format: 1,
+            dataset: "d".into(),
+            lens: "lens".into(),
+            labels: labels.clone(),
+            rationale_labels: rationale_labels.clone(),
+            bucket_names: vec!["Poor".into()],
+        };
+        let mut files = RowFiles::create(dir.path(), "d.lens", meta).unwrap();
         for outcome in &outcomes {
             files.write(outcome).unwrap();
         }
@@ -366,7 +278,7 @@ mod tests {
 
         // The Parquet file has one row per outcome, with its status and chunk count.
         let file = std::fs::File::open(&written[1]).unwrap();
-        let batches: Vec<RecordBatch> =
+        let batches: Vec<arrow_array::RecordBatch> =
             parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024)
                 .unwrap()
                 .map(Result::unwrap)
@@ -388,5 +300,61 @@ mod tests {
             .unwrap()
             .as_primitive::<arrow_array::types::UInt32Type>();
         assert_eq!(chunks.values().to_vec(), vec![2, 1, 0]);
+
+        // Read back: the new columns say why, from where, and what the model wrote.
+        let mut rows = Vec::new();
+        let meta = crate::report::read_rows(&written[1], |r| rows.push(r)).unwrap();
+        assert_eq!(
+            meta.bucket_names,
+            ["Poor", "Good"],
+            "a bucket seen is added"
+        );
+        assert_eq!(meta.labels, labels);
+        assert_eq!(rows[0].bucket.as_deref(), Some("Good"));
+        assert_eq!(rows[0].scores[0], Some(2.5));
+        assert_eq!(
+            rows[0].rationales[0],
+            ["why \"so\"\n日本語 😀", "why \"so\"\n日本語 😀"]
+        );
+        assert_eq!(rows[1].error_kind.as_deref(), Some("trap"));
+        assert_eq!(rows[1].error_stage.as_deref(), Some("score"));
+        assert!(rows[1].error.as_deref().unwrap().contains("it broke"));
+        assert_eq!(rows[2].skipped.as_deref(), Some("too short"));
+        assert_eq!(rows[2].error.as_deref(), Some("too short"));
+        assert_eq!(rows[2].scores, [None, None, None, None]);
+        // No prompt was counted for these rows (Usage::default()): cached is unknown.
+        assert_eq!(rows[0].cached, None);
+    }
+
+    #[test]
+    fn cached_is_true_only_when_every_prompt_came_from_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = FileMeta {
+            format: 1,
+            dataset: "d".into(),
+            lens: "l".into(),
+            labels: vec!["overall".into()],
+            rationale_labels: Vec::new(),
+            bucket_names: Vec::new(),
+        };
+        let mut files = RowFiles::create(dir.path(), "d.l", meta).unwrap();
+        for (index, hits) in [(0, 2), (1, 1)] {
+            files
+                .write(&RowOutcome {
+                    index,
+                    status: Status::Skipped("x".into()),
+                    chunks: Vec::new(),
+                    usage: Usage {
+                        prompts: 2,
+                        cache_hits: hits,
+                        ..Usage::default()
+                    },
+                })
+                .unwrap();
+        }
+        let written = files.finish().unwrap();
+        let mut cached = Vec::new();
+        crate::report::read_rows(&written[1], |r| cached.push(r.cached)).unwrap();
+        assert_eq!(cached, [Some(true), Some(false)]);
     }
 }

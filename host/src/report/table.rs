@@ -2,6 +2,7 @@
 //! run, what the run would send.
 
 use super::Tally;
+use super::intervals;
 use comfy_table::{CellAlignment, Table, presets};
 
 fn table(header: Vec<String>) -> Table {
@@ -37,7 +38,8 @@ fn names(t: &Tally, several: bool) -> Vec<String> {
     }
 }
 
-/// The summary the seed printed: mean score per label, then bucket shares per lens.
+/// The summary the seed printed, with 95% intervals: mean score per label (`2.80 ±0.12`), then
+/// bucket shares per lens (`86.96% ±6.1`: half the Wilson interval's width, in points).
 pub fn render_summary(tallies: &[Tally]) -> String {
     if tallies.is_empty() {
         return String::new();
@@ -49,11 +51,14 @@ pub fn render_summary(tallies: &[Tally]) -> String {
         h.extend(t.labels.iter().cloned());
         let mut means = table(h);
         let mut row = names(t, several);
-        row.extend(
-            t.means()
-                .iter()
-                .map(|m| m.map(|m| format!("{m:.2}")).unwrap_or_else(|| "-".into())),
-        );
+        row.extend(intervals::means(&t.scores.distributions()).iter().map(|m| {
+            match (m.mean, m.low, m.high) {
+                (Some(mean), Some(low), Some(high)) => {
+                    format!("{mean:.2} ±{:.2}", (high - low) / 2.0)
+                }
+                _ => "-".into(),
+            }
+        }));
         means.add_row(row);
         align_numbers(&mut means, header.len());
         out.push_str(&format!("{means}\n"));
@@ -71,12 +76,22 @@ pub fn render_summary(tallies: &[Tally]) -> String {
     let mut summary = table(h);
     for t in tallies {
         let mut row = names(t, several);
-        row.extend(bucket_names.iter().map(|b| format!("{:.2}%", t.percent(b))));
+        let counts: Vec<(String, u64)> = bucket_names
+            .iter()
+            .map(|b| (b.clone(), *t.buckets.get(b).unwrap_or(&0)))
+            .collect();
+        row.extend(
+            intervals::shares(&counts, t.rated)
+                .iter()
+                .map(|s| format!("{:.2}% ±{:.1}", s.percent, s.plus_minus())),
+        );
         row.extend([t.rated, t.failed, t.skipped].map(|n| n.to_string()));
         summary.add_row(row);
     }
     align_numbers(&mut summary, header.len());
-    out.push_str(&format!("\nSummary (share of rated rows)\n{summary}\n"));
+    out.push_str(&format!(
+        "\nSummary (share of rated rows) ± half its 95% Wilson interval, in points\n{summary}\n"
+    ));
 
     out.push_str(&reasons(tallies));
     out
@@ -160,6 +175,34 @@ mod tests {
     use super::*;
     use crate::pipeline::rate::{RowOutcome, Status, Usage};
     use crate::pipeline::{Stage, StageError};
+
+    #[test]
+    fn shares_and_means_carry_their_interval() {
+        let labels = ["overall".to_string()];
+        let mut tally = Tally::new("data", "demo", &labels, vec!["Poor".into(), "Good".into()]);
+        for (i, (bucket, score)) in [("Good", 3.0), ("Good", 3.0), ("Good", 2.0), ("Poor", 1.0)]
+            .into_iter()
+            .enumerate()
+        {
+            tally.record(&RowOutcome {
+                index: i as u64,
+                status: Status::Rated {
+                    scores: crate::pipeline::RowScores {
+                        scores: vec![score],
+                    },
+                    bucket: bucket.into(),
+                },
+                chunks: Vec::new(),
+                usage: Usage::default(),
+            });
+        }
+        let text = render_summary(&[tally]);
+        // 3 of 4 Good: Wilson 95% (0.300642, 0.954413), half width 32.7 points (Python, from the
+        // formula); scores 3, 3, 2, 1: mean 2.25, sd 0.957427, ±1.96·sd/2 = ±0.94.
+        assert!(text.contains("75.00% ±32.7"), "{text}");
+        assert!(text.contains("25.00% ±32.7"), "{text}");
+        assert!(text.contains("2.25 ±0.94"), "{text}");
+    }
 
     #[test]
     fn a_dry_run_shows_failed_rows_and_why() {

@@ -1,5 +1,6 @@
 //! Per dataset and lens: bucket counts, score means, failures, skips and token usage.
 
+use super::scores::ScoreStats;
 use crate::failure::FailureKind;
 use crate::pipeline::Stage;
 use crate::pipeline::rate::{RowOutcome, Status, Usage};
@@ -21,7 +22,8 @@ pub struct Tally {
     pub skip_reasons: BTreeMap<String, u64>,
     /// Why rows failed, by stage and kind, with one example message each.
     pub failure_kinds: BTreeMap<(Stage, FailureKind), (u64, String)>,
-    sums: Vec<f64>,
+    /// Each label's score distribution over rated rows.
+    pub scores: ScoreStats,
     pub usage: Usage,
 }
 
@@ -39,7 +41,7 @@ impl Tally {
             planned: 0,
             skip_reasons: BTreeMap::new(),
             failure_kinds: BTreeMap::new(),
-            sums: vec![0.0; labels.len()],
+            scores: ScoreStats::new(labels),
             usage: Usage::default(),
         }
     }
@@ -54,9 +56,7 @@ impl Tally {
                     // A component may name buckets it did not declare; report them rather than drop rows.
                     self.bucket_names.push(bucket.clone());
                 }
-                for (sum, s) in self.sums.iter_mut().zip(&scores.scores) {
-                    *sum += s;
-                }
+                self.scores.add(&scores.scores);
             }
             Status::Failed(e) => {
                 self.failed += 1;
@@ -92,9 +92,14 @@ impl Tally {
 
     /// Mean score per label over rated rows (`None` before any row is rated).
     pub fn means(&self) -> Vec<Option<f64>> {
-        self.sums
+        self.scores.means(self.rated)
+    }
+
+    /// Bucket names in report order with their counts.
+    pub fn bucket_counts(&self) -> Vec<(String, u64)> {
+        self.bucket_names
             .iter()
-            .map(|s| (self.rated > 0).then(|| s / self.rated as f64))
+            .map(|b| (b.clone(), *self.buckets.get(b).unwrap_or(&0)))
             .collect()
     }
 

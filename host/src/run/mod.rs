@@ -312,19 +312,33 @@ impl<'a> Run<'a> {
     ) -> Result<RunReport, Error> {
         let dir = self.config.settings.data_dir.clone();
         let mut stems = Vec::new();
+        let runs = self.runs.clone();
         let mut files = |dataset: &str, lens: &Lens| -> Result<Box<dyn RowSink>, Error> {
             let stem = report::output_stem(dataset, &lens.name, &mut stems);
-            Ok(Box::new(RowFiles::create(
-                &dir,
-                &stem,
-                &lens.score_labels,
-                &lens.rationale_labels,
-            )?))
+            let bucket_names = runs
+                .iter()
+                .find(|r| r.lens.name == lens.name)
+                .map(|r| r.stages.bucket_names())
+                .unwrap_or_default();
+            let meta = report::FileMeta {
+                format: 1,
+                dataset: dataset.to_string(),
+                lens: lens.name.clone(),
+                labels: lens.score_labels.clone(),
+                rationale_labels: lens.rationale_labels.clone(),
+                bucket_names,
+            };
+            Ok(Box::new(RowFiles::create(&dir, &stem, meta)?))
         };
         let mut report = self.rate(answerer, opened, &mut files).await?;
         report
             .files
             .extend(report::write_summary_csv(&dir, &report.tallies)?);
+        let info = report::RunInfo::for_summary(self.config, &report.tallies, self.price);
+        report.files.push(info.write(&dir)?);
+        // report.html is built from the files just written, as `classified report` builds it.
+        let html = report::write_report_from(&dir, &report.files)?;
+        report.files.push(html);
         Ok(report)
     }
 
@@ -361,7 +375,15 @@ impl<'a> Run<'a> {
 
     /// The end of a rating run: the summary table, what was spent, the files written.
     fn finish(&self, report: &RunReport, batch: Option<&batch::Outcome>) {
-        report::print_summary(&report.tallies);
+        if self.config.json {
+            let info = report::RunInfo::for_summary(self.config, &report.tallies, self.price);
+            println!(
+                "{}",
+                report::render_json(&info, &report.tallies, &report.files)
+            );
+        } else {
+            report::print_summary(&report.tallies);
+        }
         let usage = report.tallies.iter().fold(Usage::default(), |mut u, t| {
             u.add(&t.usage);
             u

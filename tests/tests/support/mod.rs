@@ -263,6 +263,21 @@ pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, Value
                     Value::from(a.value(i))
                 } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::UInt32Array>() {
                     Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::BooleanArray>()
+                {
+                    Value::from(a.value(i))
+                } else if let Some(a) = column.as_any().downcast_ref::<arrow_array::ListArray>() {
+                    // A rationale column: one string per rated chunk.
+                    let items = a.value(i);
+                    let texts = items
+                        .as_any()
+                        .downcast_ref::<arrow_array::StringArray>()
+                        .expect("lists of strings");
+                    Value::from(
+                        (0..texts.len())
+                            .map(|j| Value::from(texts.value(j)))
+                            .collect::<Vec<_>>(),
+                    )
                 } else {
                     panic!("unexpected column type {}", field.data_type())
                 };
