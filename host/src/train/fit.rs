@@ -1,8 +1,9 @@
 //! Deterministic training: fastText's supervised algorithm (mean of feature rows → softmax per
 //! label, plain SGD with a learning rate falling linearly to zero), on one thread with a seeded
-//! shuffle, so the same examples, settings and seed give the same model, bit for bit, on any
-//! machine and whatever else runs. One thread is fast enough here: a few MB of labelled text
-//! train in seconds, and the labels (LLM answers) cost far more than the training.
+//! shuffle, so the same examples, settings and seed give the same model, bit for bit, whatever
+//! the number of cores and whatever else runs (`exp` is the platform's, so another OS or CPU
+//! architecture may differ in the last bits). One thread is fast enough here: a few MB of labelled
+//! text train in seconds, and the labels (LLM answers) cost far more than the training.
 
 use super::features::FeatureConfig;
 use super::model::{Head, Model, logits, softmax};
