@@ -32,3 +32,4 @@ pub mod runtime;
 pub mod settings;
 pub mod shard;
 pub mod stats;
+pub mod train;

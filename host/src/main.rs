@@ -24,6 +24,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             Some(spec) => classified::shard::summary::run(args.validate(settings)?, spec),
             None => commands::summary::run(args.validate(settings)?).map(drop),
         },
+        Command::Train(args) => commands::train::run(args.validate(settings)?),
         Command::Batches(cmd) => commands::batches::run(cmd, &settings),
         Command::Report(args) => commands::report::run(&args),
         Command::Compare(args) => commands::compare::run(*args, settings),

@@ -407,6 +407,75 @@ pub fn default_arguments(body: &Value) -> String {
     Value::Object(args).to_string()
 }
 
+/// Words that make [`graded_arguments`] score a text high, and words that make it score low.
+pub const GOOD_WORDS: [&str; 8] = [
+    "theorem",
+    "proof",
+    "photosynthesis",
+    "lemma",
+    "enzyme",
+    "derivation",
+    "hypothesis",
+    "equation",
+];
+pub const BAD_WORDS: [&str; 8] = [
+    "click",
+    "subscribe",
+    "casino",
+    "bonus",
+    "jackpot",
+    "unsubscribe",
+    "giveaway",
+    "coupon",
+];
+
+/// The score a text earns from its words: the share of [`GOOD_WORDS`] among its good and bad
+/// words, mapped onto `min..=max` (the middle when it holds neither). A classifier can learn it.
+pub fn graded_score(user_content: &str, min: i64, max: i64) -> i64 {
+    let (mut good, mut bad) = (0usize, 0usize);
+    for word in user_content.split(|c: char| !c.is_alphanumeric()) {
+        let word = word.to_ascii_lowercase();
+        good += usize::from(GOOD_WORDS.contains(&word.as_str()));
+        bad += usize::from(BAD_WORDS.contains(&word.as_str()));
+    }
+    if good + bad == 0 {
+        return (min + max) / 2;
+    }
+    let share = good as f64 / (good + bad) as f64;
+    min + (share * (max - min) as f64).round() as i64
+}
+
+/// Like [`default_arguments`], but every integer/number score is [`graded_score`] of the user
+/// content within the field's `minimum`/`maximum` (default 1..=3): answers that depend on the
+/// text's words, for tests that train a classifier on them.
+pub fn graded_arguments(body: &Value) -> String {
+    let content = user_content(body);
+    let mut args: Map<String, Value> =
+        serde_json::from_str(&default_arguments(body)).unwrap_or_default();
+    let props = match json_schema_format(body) {
+        Some(schema) => schema.get("properties").and_then(Value::as_object).cloned(),
+        None => forced_function_name(body).and_then(|name| {
+            offered_functions(body)
+                .into_iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(name.as_str()))
+                .and_then(|f| f.pointer("/parameters/properties"))
+                .and_then(Value::as_object)
+                .cloned()
+        }),
+    };
+    for (field, schema) in props.into_iter().flatten() {
+        if matches!(
+            schema.get("type").and_then(Value::as_str),
+            Some("integer" | "number")
+        ) {
+            let min = schema.get("minimum").and_then(Value::as_i64).unwrap_or(1);
+            let max = schema.get("maximum").and_then(Value::as_i64).unwrap_or(3);
+            args.insert(field, json!(graded_score(&content, min, max)));
+        }
+    }
+    Value::Object(args).to_string()
+}
+
 fn fake_value(content: &str, field: &str, schema: &Value) -> Value {
     if let Some(options) = schema
         .get("enum")

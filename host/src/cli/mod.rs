@@ -8,6 +8,7 @@ pub use validate::{ModelChoice, require_api_key};
 pub mod filter;
 pub mod lenses;
 pub mod report;
+pub mod train;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -30,6 +31,8 @@ pub enum Command {
     /// List, inspect, check, scaffold and try out lenses.
     #[command(subcommand)]
     Lenses(lenses::LensesCommand),
+    /// Train a local classifier on a lens's cached ratings and write it as a `model` lens.
+    Train(Box<train::TrainArgs>),
     /// List, inspect and cancel the Batch API jobs that `summary --batch` recorded in the cache.
     #[command(subcommand)]
     Batches(BatchesCommand),

@@ -5,7 +5,7 @@ use super::{InputArgs, ModelArgs, SummaryArgs};
 use crate::config::{HubOptions, RunConfig, RunMode, Selection};
 use crate::data::Sample;
 use crate::error::Error;
-use crate::lens::{Catalog, LensKind};
+use crate::lens::Catalog;
 use crate::settings::{DEFAULT_BASE_URL, Settings};
 use std::path::PathBuf;
 
@@ -150,7 +150,7 @@ impl ModelArgs {
 
 /// A run that will ask a model needs a key, unless it talks to a server that wants none.
 pub fn require_api_key(selection: &Selection, settings: &Settings) -> Result<(), Error> {
-    let needs_model = selection.lenses.iter().any(|l| l.kind != LensKind::Local);
+    let needs_model = selection.lenses.iter().any(|l| l.kind.asks_model());
     // A self-hosted server (vLLM, Ollama, llama.cpp) usually wants no key; OpenAI always does.
     if needs_model
         && settings.api_key.is_none()

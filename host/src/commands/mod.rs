@@ -8,3 +8,4 @@ pub mod lenses;
 pub mod merge;
 pub mod report;
 pub mod summary;
+pub mod train;

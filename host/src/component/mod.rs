@@ -46,12 +46,19 @@ pub fn builtin_component(lens: &str, file: &str) -> Option<&'static [u8]> {
 /// otherwise. A component that cannot be loaded or linked is a fatal error naming the WIT versions
 /// this host supports.
 pub fn stages_for(ctx: StageContext) -> Result<Arc<dyn Stages>, crate::error::Error> {
-    if ctx.lens.component.is_none() {
-        return Ok(Arc::new(Native(ctx)));
-    }
-    let loaded = loaded::Loaded::load(ctx.lens.clone(), ctx.bpe.get())
-        .map_err(crate::error::Error::Component)?;
-    Ok(Arc::new(stages::ComponentStages::new(ctx, loaded)))
+    let model = ctx.lens.model.as_ref().map(|m| m.model.clone());
+    let stages: Arc<dyn Stages> = if ctx.lens.component.is_none() {
+        Arc::new(Native(ctx))
+    } else {
+        let loaded = loaded::Loaded::load(ctx.lens.clone(), ctx.bpe.get())
+            .map_err(crate::error::Error::Component)?;
+        Arc::new(stages::ComponentStages::new(ctx, loaded))
+    };
+    // A model lens scores rows with its classifier; its other stages are the ones above.
+    Ok(match model {
+        Some(model) => crate::train::scoring::stages(stages, model),
+        None => stages,
+    })
 }
 
 /// What `lenses list` and `lenses check` show about a lens's component.

@@ -1,6 +1,6 @@
 //! Turn a lens folder into a validated [`Lens`], or a clear error naming the file and the problem.
 
-use super::{ComponentFile, Lens, LensKind, LensSource, ScoreSpec};
+use super::{ComponentFile, Lens, LensKind, LensSource, ModelFile, ScoreSpec};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Component, Path};
@@ -23,12 +23,34 @@ pub(crate) trait LensFiles {
     /// The file's bytes, or `None` when it does not exist.
     fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>>;
 
-    /// A component file's bytes (`name` is already known to be a plain relative path), or `None`
-    /// when it does not exist; `Err` is the end of a sentence saying why it may not be read.
-    fn read_component(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+    /// A component or model file's bytes (`name` is already known to be a plain relative path),
+    /// or `None` when it does not exist; `Err` is the end of a sentence saying why it may not be read.
+    fn read_component(&self, name: &str, rule: &FileRule) -> Result<Option<Vec<u8>>, String> {
+        let _ = rule;
         self.read(name).map_err(|e| format!("cannot be read: {e}"))
     }
 }
+
+/// What a binary file named by config.json may be: its size limit and how messages name it.
+pub(crate) struct FileRule {
+    pub max_bytes: u64,
+    /// "a lens component", "a model file".
+    pub noun: &'static str,
+    /// What the user should name instead of something that is not a regular file.
+    pub hint: &'static str,
+}
+
+const COMPONENT_RULE: FileRule = FileRule {
+    max_bytes: COMPONENT_MAX_BYTES,
+    noun: "a lens component",
+    hint: "name the compiled .wasm component",
+};
+
+const MODEL_RULE: FileRule = FileRule {
+    max_bytes: crate::train::format::MAX_FILE_BYTES,
+    noun: "a model file",
+    hint: "name the model.bin that `classified train` wrote",
+};
 
 impl LensFiles for &Path {
     fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
@@ -42,7 +64,7 @@ impl LensFiles for &Path {
     /// Only a regular file that is inside the folder once symlinks are resolved, of at most
     /// [`COMPONENT_MAX_BYTES`]: not `/dev/zero` (endless), a FIFO (blocks forever) or another
     /// lens's file through a symlink.
-    fn read_component(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+    fn read_component(&self, name: &str, rule: &FileRule) -> Result<Option<Vec<u8>>, String> {
         let path = self.join(name);
         let real = match path.canonicalize() {
             Ok(real) => real,
@@ -60,22 +82,23 @@ impl LensFiles for &Path {
             .metadata()
             .map_err(|e| format!("cannot be read: {e}"))?;
         if !meta.is_file() {
-            return Err("is not a regular file; name the compiled .wasm component".into());
+            return Err(format!("is not a regular file; {}", rule.hint));
         }
         let too_big = || {
             format!(
-                "is larger than the {} MB a lens component may be",
-                COMPONENT_MAX_BYTES >> 20
+                "is larger than the {} MB {} may be",
+                rule.max_bytes >> 20,
+                rule.noun
             )
         };
-        if meta.len() > COMPONENT_MAX_BYTES {
+        if meta.len() > rule.max_bytes {
             return Err(too_big());
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
-        file.take(COMPONENT_MAX_BYTES + 1)
+        file.take(rule.max_bytes + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("cannot be read: {e}"))?;
-        if bytes.len() as u64 > COMPONENT_MAX_BYTES {
+        if bytes.len() as u64 > rule.max_bytes {
             return Err(too_big());
         }
         Ok(Some(bytes))
@@ -157,13 +180,13 @@ pub(crate) fn load(
         None => {
             return Err(err(
                 "config.json",
-                "has no \"type\"; use \"pretrain\", \"instruct\" or \"local\"".into(),
+                "has no \"type\"; use \"pretrain\", \"instruct\", \"local\" or \"model\"".into(),
             ));
         }
         Some(t) => serde_json::from_value(t.clone()).map_err(|_| {
             err(
                 "config.json",
-                format!("\"type\" is {t}; use \"pretrain\", \"instruct\" or \"local\""),
+                format!("\"type\" is {t}; use \"pretrain\", \"instruct\", \"local\" or \"model\""),
             )
         })?,
     };
@@ -219,7 +242,7 @@ pub(crate) fn load(
         labels(&function).map_err(|problem| err(function_file, problem))?;
 
     // Templates: required for model lenses, and may only use the declared input fields.
-    let (system_template, prompt_template) = if kind == LensKind::Local {
+    let (system_template, prompt_template) = if !kind.asks_model() {
         (String::new(), String::new())
     } else {
         let mut sources = Vec::new();
@@ -245,7 +268,7 @@ pub(crate) fn load(
                     ),
                 ));
             }
-            let bytes = files.read_component(path).map_err(|problem| err(path, problem))?.ok_or_else(|| {
+            let bytes = files.read_component(path, &COMPONENT_RULE).map_err(|problem| err(path, problem))?.ok_or_else(|| {
                 err(path, "is named by config.json \"component\" but does not exist; build the component first".into())
             })?;
             if !bytes.starts_with(b"\0asm") {
@@ -274,6 +297,17 @@ pub(crate) fn load(
         ));
     }
 
+    let model = match kind {
+        LensKind::Model => Some(model_file(
+            files,
+            &config,
+            &input_fields,
+            &score_labels,
+            &err,
+        )?),
+        _ => None,
+    };
+
     Ok(Lens {
         name: name.to_string(),
         kind,
@@ -288,6 +322,72 @@ pub(crate) fn load(
         config,
         source,
         component,
+        model,
+    })
+}
+
+/// A model lens's classifier: config.json `"model"` names a file inside the folder, which must
+/// load (`train::format`) and fit the lens: one input per field, the scores of function.json in
+/// its order.
+fn model_file(
+    files: &dyn LensFiles,
+    config: &Value,
+    input_fields: &[String],
+    score_labels: &[String],
+    err: &dyn Fn(&str, String) -> LensError,
+) -> Result<ModelFile, LensError> {
+    let path = match config.get("model") {
+        Some(Value::String(path)) if inside_folder(path) => path.clone(),
+        Some(Value::String(path)) => {
+            return Err(err(
+                "config.json",
+                format!(
+                    "\"model\" is {path:?}; it must name a file inside the lens folder, such as \"model.bin\""
+                ),
+            ));
+        }
+        _ => {
+            return Err(err(
+                "config.json",
+                "a \"model\" lens needs \"model\": the name of its model file, such as \"model.bin\" (`classified train` writes both)".into(),
+            ));
+        }
+    };
+    let bytes = files
+        .read_component(&path, &MODEL_RULE)
+        .map_err(|problem| err(&path, problem))?
+        .ok_or_else(|| {
+            err(
+                &path,
+                "is named by config.json \"model\" but does not exist; train it with `classified train`".into(),
+            )
+        })?;
+    let model = crate::train::format::from_bytes(&bytes).map_err(|problem| err(&path, problem))?;
+    if model.fields as usize != input_fields.len() {
+        return Err(err(
+            &path,
+            format!(
+                "reads {} input field(s) but config.json lists {} ({}); train the model again for these fields",
+                model.fields,
+                input_fields.len(),
+                input_fields.join(", ")
+            ),
+        ));
+    }
+    if model.labels() != score_labels {
+        return Err(err(
+            &path,
+            format!(
+                "scores {} but function.json asks for {}; train the model again with this function.json",
+                model.labels().join(", "),
+                score_labels.join(", ")
+            ),
+        ));
+    }
+    Ok(ModelFile {
+        name: path,
+        size: bytes.len(),
+        model: Arc::new(model),
     })
 }
 
@@ -504,7 +604,7 @@ mod tests {
             r#"{"input_fields": ["resource"], "type": "poetry"}"#,
         )
         .unwrap();
-        assert!(load_err(&dir).contains("\"pretrain\", \"instruct\" or \"local\""));
+        assert!(load_err(&dir).contains("\"pretrain\", \"instruct\", \"local\" or \"model\""));
         fs::write(&config, r#"{"input_fields": [], "type": "pretrain"}"#).unwrap();
         assert!(load_err(&dir).contains("input_fields"));
         fs::write(
@@ -636,5 +736,89 @@ mod tests {
         )
         .unwrap();
         assert!(load_err(&dir).contains("\"depth\""));
+    }
+
+    /// A model lens folder around the tiny test model (one field, score `overall` 1-3).
+    fn model_lens_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = dir.path().join("mylens");
+        fs::create_dir(&lens).unwrap();
+        fs::write(
+            lens.join("config.json"),
+            r#"{"input_fields": ["resource"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        fs::write(
+            lens.join("function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"why": {"type": "string"}, "overall": {"type": "integer", "minimum": 1, "maximum": 3}},
+                "required": ["why", "overall"]}}"#,
+        )
+        .unwrap();
+        let model = crate::train::format::to_bytes(&crate::train::model::tests::tiny());
+        fs::write(lens.join("model.bin"), model).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_model_lens_loads_its_model_and_needs_no_prompts() {
+        let dir = model_lens_dir();
+        let lens = load_dir(&dir.path().join("mylens")).unwrap();
+        assert_eq!(lens.kind, LensKind::Model);
+        assert!(!lens.kind.asks_model());
+        assert!(lens.system_template.is_empty() && lens.prompt_template.is_empty());
+        let model = lens.model.unwrap();
+        assert_eq!(model.name, "model.bin");
+        assert_eq!(model.model.labels(), ["overall"]);
+    }
+
+    #[test]
+    fn a_model_lens_whose_model_does_not_fit_is_named() {
+        let dir = model_lens_dir();
+        let lens = dir.path().join("mylens");
+        let config = lens.join("config.json");
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("needs \"model\""));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model", "model": "../model.bin"}"#,
+        )
+        .unwrap();
+        assert!(load_err(&dir).contains("inside the lens folder"));
+        fs::write(
+            &config,
+            r#"{"input_fields": ["a", "b"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("model.bin") && e.contains("reads 1 input field(s)"),
+            "{e}"
+        );
+        fs::write(
+            &config,
+            r#"{"input_fields": ["resource"], "type": "model", "model": "model.bin"}"#,
+        )
+        .unwrap();
+        fs::write(
+            lens.join("function.json"),
+            r#"{"name": "rate", "parameters": {"type": "object",
+                "properties": {"depth": {"type": "integer"}, "overall": {"type": "integer"}},
+                "required": ["depth", "overall"]}}"#,
+        )
+        .unwrap();
+        let e = load_err(&dir);
+        assert!(
+            e.contains("scores overall but function.json asks for depth, overall"),
+            "{e}"
+        );
+        fs::remove_file(lens.join("model.bin")).unwrap();
+        assert!(load_err(&dir).contains("does not exist"));
+        fs::create_dir(lens.join("model.bin")).unwrap();
+        assert!(load_err(&dir).contains("is not a regular file; name the model.bin"));
     }
 }

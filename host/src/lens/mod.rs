@@ -24,6 +24,27 @@ pub enum LensKind {
     Instruct,
     /// No prompt and no model: a WebAssembly component scores the row itself.
     Local,
+    /// No prompt and no chat model: a classifier trained by `classified train` (its `model.bin`)
+    /// scores the row natively.
+    Model,
+}
+
+impl LensKind {
+    /// Whether rating a row asks a chat model (pretrain, instruct lenses) rather than scoring it
+    /// here (local and model lenses, which need no API key and send nothing).
+    pub fn asks_model(self) -> bool {
+        matches!(self, LensKind::Pretrain | LensKind::Instruct)
+    }
+
+    /// The name `config.json` spells it with (`"type"`), as the commands print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LensKind::Pretrain => "pretrain",
+            LensKind::Instruct => "instruct",
+            LensKind::Local => "local",
+            LensKind::Model => "model",
+        }
+    }
 }
 
 /// Where a lens was loaded from, shown by `lenses list` and used to resolve relative paths.
@@ -57,6 +78,18 @@ pub struct Lens {
     pub source: LensSource,
     /// Bytes of the lens's WebAssembly component, if it ships one (`config.json` `"component"`).
     pub component: Option<ComponentFile>,
+    /// A model lens's classifier (`config.json` `"model"`), loaded and checked.
+    pub model: Option<ModelFile>,
+}
+
+/// A model lens's classifier file, loaded.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    /// The path as written in config.json, for messages.
+    pub name: String,
+    /// The file's size in bytes.
+    pub size: usize,
+    pub model: std::sync::Arc<crate::train::Model>,
 }
 
 /// A component file named by a lens's `config.json`.

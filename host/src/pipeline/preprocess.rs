@@ -11,7 +11,9 @@ pub const TOO_SHORT: &str = "too short";
 
 pub fn native(ctx: &StageContext, fields: &Inputs) -> Prepared {
     match ctx.lens.kind {
-        LensKind::Instruct | LensKind::Local => Prepared::Inputs(vec![fields.clone()]),
+        LensKind::Instruct | LensKind::Local | LensKind::Model => {
+            Prepared::Inputs(vec![fields.clone()])
+        }
         LensKind::Pretrain => {
             let field = &ctx.lens.input_fields[0];
             let text = fields.get(field).map(String::as_str).unwrap_or("");

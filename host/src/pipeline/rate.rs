@@ -157,7 +157,7 @@ impl LensRun {
     pub fn new(stages: Arc<dyn Stages>) -> Result<LensRun, Error> {
         let lens = stages.context().lens.clone();
         let renderer = match lens.kind {
-            LensKind::Local => None,
+            LensKind::Local | LensKind::Model => None,
             _ => Some(Renderer::new(&lens).map_err(|e| crate::lens::LensError {
                 lens: lens.name.clone(),
                 file: "templates".into(),
@@ -178,7 +178,7 @@ impl LensRun {
         index: u64,
         fields: Inputs,
     ) -> Result<RowOutcome, Error> {
-        if self.lens.kind == LensKind::Local {
+        if !self.lens.kind.asks_model() {
             // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
             let stages = self.stages.clone();
             return Ok(stage(&self.stages, move || local_row(&*stages, index, fields)).await);
@@ -205,7 +205,7 @@ impl LensRun {
         services: &Services,
         rows: Vec<(u64, Result<Inputs, String>)>,
     ) -> Result<Vec<RowOutcome>, Error> {
-        if self.lens.kind == LensKind::Local {
+        if !self.lens.kind.asks_model() {
             let stages = self.stages.clone();
             return Ok(stage(&self.stages, move || {
                 rows.into_iter()

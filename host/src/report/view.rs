@@ -218,7 +218,12 @@ pub fn build(loaded: &Loaded) -> ReportView {
         uses_model: loaded
             .run
             .as_ref()
-            .is_none_or(|r| r.lenses.iter().any(|l| l.kind != "local")),
+            // Local and model lenses score rows here, asking no model.
+            .is_none_or(|r| {
+                r.lenses
+                    .iter()
+                    .any(|l| l.kind != "local" && l.kind != "model")
+            }),
         sections: loaded
             .lenses
             .iter()

@@ -16,7 +16,7 @@ use crate::config::{RunConfig, RunMode};
 use crate::data::Dataset;
 use crate::error::Error;
 use crate::hub::Hub;
-use crate::lens::{Lens, LensKind};
+use crate::lens::Lens;
 use crate::model::{Client, RetryPolicy, Scheduler};
 use crate::pipeline::answer::{Answerer, Plan};
 use crate::pipeline::rate::{LensRun, Services, Usage};
@@ -179,11 +179,7 @@ impl<'a> Run<'a> {
             runs: Arc::new(runs),
             hub,
             price: cost::run_price(config)?,
-            needs_model: config
-                .selection
-                .lenses
-                .iter()
-                .any(|l| l.kind != LensKind::Local),
+            needs_model: config.selection.lenses.iter().any(|l| l.kind.asks_model()),
             columns: Arc::new(config.selection.columns.clone()),
             opener: None,
         })

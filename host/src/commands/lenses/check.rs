@@ -3,7 +3,7 @@
 //! the folder's `fixtures/rows.jsonl` or, without one, on a made-up row.
 
 use super::fields::{self, RowFields};
-use super::{context, kind_name, scores_json};
+use super::{context, scores_json};
 use crate::component;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind, LensSource};
@@ -17,7 +17,7 @@ pub fn run(lens: Lens) -> Result<(), Error> {
     };
     println!(
         "ok  config.json: {} lens, input fields {}",
-        kind_name(lens.kind),
+        lens.kind.name(),
         lens.input_fields.join(", ")
     );
     println!(
@@ -25,8 +25,11 @@ pub fn run(lens: Lens) -> Result<(), Error> {
         lens.function_name,
         lens.score_labels.join(", ")
     );
-    if lens.kind != LensKind::Local {
+    if lens.kind.asks_model() {
         println!("ok  system.jinja, prompt.jinja: parse, and use only the input fields");
+    }
+    if let Some(m) = &lens.model {
+        println!("ok  {}", super::model_line(m));
     }
     let ctx = context(lens);
     let stages = component::stages_for(ctx.clone())?;
@@ -106,7 +109,7 @@ fn made_up_row(lens: &Lens) -> Value {
             json!("Photosynthesis turns light, water and carbon dioxide into sugar and oxygen. Plants store the sugar as starch and use it to grow."),
         );
     }
-    if lens.kind != LensKind::Local {
+    if lens.kind.asks_model() {
         let properties = &lens.function["parameters"]["properties"];
         let mut arguments = serde_json::Map::new();
         for label in &lens.score_labels {
@@ -136,7 +139,7 @@ fn smoke(stages: &dyn Stages, row: u64, line: &str) -> Result<String, String> {
         RowFields::Text(fields) => fields,
         RowFields::Skip(reason) => return Ok(format!("skipped ({reason})")),
     };
-    let chunk = if lens.kind == LensKind::Local {
+    let chunk = if !lens.kind.asks_model() {
         stages.score(row, &fields).map_err(|e| e.to_string())?
     } else {
         let prepared = stages.preprocess(row, &fields).map_err(|e| e.to_string())?;

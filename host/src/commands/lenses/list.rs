@@ -1,6 +1,6 @@
 //! `classified lenses list`: every lens the catalog sees, its kind, its component's stages and where it is from.
 
-use super::{kind_name, source_name};
+use super::source_name;
 use crate::component;
 use crate::error::Error;
 use crate::lens::{Catalog, Lens};
@@ -20,7 +20,7 @@ pub fn run(catalog: &Catalog) -> Result<(), Error> {
                 let stages = component_summary(&lens).unwrap_or_else(|e| format!("error: {e}"));
                 rows.push([
                     name,
-                    kind_name(lens.kind).into(),
+                    lens.kind.name().into(),
                     stages,
                     source_name(&lens.source),
                 ]);
@@ -46,15 +46,24 @@ pub fn run(catalog: &Catalog) -> Result<(), Error> {
     Ok(())
 }
 
-/// "score, bucket (classified:lens@0.1.0)", "native" for a lens without a component.
+/// "score, bucket (classified:lens@0.1.0)", "native" for a lens without a component; a model
+/// lens scores with its model file: "score (model.bin)", then its component's stages if any.
 fn component_summary(lens: &Arc<Lens>) -> Result<String, Error> {
-    Ok(
-        match component::describe(lens, tiktoken_rs::o200k_base_singleton())? {
-            None => "native".into(),
-            Some(d) => {
-                let stages: Vec<&str> = d.stages.iter().map(|s| s.name()).collect();
-                format!("{} (classified:lens@{})", stages.join(", "), d.wit_version)
-            }
-        },
-    )
+    let component = match component::describe(lens, tiktoken_rs::o200k_base_singleton())? {
+        None => None,
+        Some(d) => {
+            let stages: Vec<&str> = d.stages.iter().map(|s| s.name()).collect();
+            Some(format!(
+                "{} (classified:lens@{})",
+                stages.join(", "),
+                d.wit_version
+            ))
+        }
+    };
+    Ok(match (&lens.model, component) {
+        (Some(m), None) => format!("score ({})", m.name),
+        (Some(m), Some(c)) => format!("score ({}); {c}", m.name),
+        (None, Some(c)) => c,
+        (None, None) => "native".into(),
+    })
 }

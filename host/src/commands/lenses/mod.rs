@@ -11,7 +11,7 @@ mod show;
 
 use crate::cli::lenses::LensesCommand;
 use crate::error::Error;
-use crate::lens::{Catalog, Lens, LensKind, LensSource};
+use crate::lens::{Catalog, Lens, LensSource};
 use crate::pipeline::{ChunkScores, StageContext};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -38,12 +38,25 @@ fn context(lens: Lens) -> StageContext {
     }
 }
 
-fn kind_name(kind: LensKind) -> &'static str {
-    match kind {
-        LensKind::Pretrain => "pretrain",
-        LensKind::Instruct => "instruct",
-        LensKind::Local => "local",
-    }
+/// "model.bin: 8,388,781 bytes, word 1-2-grams, 262144 hash buckets, vector 16, scores overall (1, 2, 3)".
+fn model_line(m: &crate::lens::ModelFile) -> String {
+    let heads: Vec<String> = m
+        .model
+        .heads
+        .iter()
+        .map(|h| {
+            let values: Vec<String> = h.values.iter().map(f64::to_string).collect();
+            format!("{} ({})", h.label, values.join(", "))
+        })
+        .collect();
+    format!(
+        "{}: loads, {} bytes, {}, vector {}, scores {}",
+        m.name,
+        m.size,
+        m.model.features.describe(),
+        m.model.dim,
+        heads.join(", ")
+    )
 }
 
 fn source_name(source: &LensSource) -> String {

@@ -1,6 +1,6 @@
 //! `classified lenses show NAME`: a lens's kind, fields, labels, component (stages, buckets, limits) and prompts.
 
-use super::{kind_name, source_name};
+use super::source_name;
 use crate::component;
 use crate::error::Error;
 use crate::lens::Lens;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub fn run(lens: &Lens) -> Result<(), Error> {
     let lens = Arc::new(lens.clone());
     println!("lens:       {}", lens.name);
-    println!("kind:       {}", kind_name(lens.kind));
+    println!("kind:       {}", lens.kind.name());
     println!("source:     {}", source_name(&lens.source));
     println!("inputs:     {}", lens.input_fields.join(", "));
     println!("function:   {}", lens.function_name);
@@ -26,6 +26,12 @@ pub fn run(lens: &Lens) -> Result<(), Error> {
     );
     if let Some(description) = lens.config.get("description").and_then(Value::as_str) {
         println!("about:      {description}");
+    }
+    if let Some(m) = &lens.model {
+        println!("model:      {}", super::model_line(m));
+        if let Some(from) = lens.config.get("trained_from") {
+            println!("trained on: {from}");
+        }
     }
     match component::describe(&lens, tiktoken_rs::o200k_base_singleton())? {
         None => println!("component:  none (every stage native)"),

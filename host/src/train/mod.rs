@@ -1,0 +1,34 @@
+//! `classified train`: learn a fast local classifier from an LLM lens's cached ratings and write it
+//! as a `model` lens. One job per file: `dataset.rs` (labelled examples from the cache),
+//! `features.rs` (text → hashed n-gram ids), `split.rs` (the stratified hold-out), `fit.rs`
+//! (deterministic training), `model.rs` (the classifier and its prediction), `format.rs` (the
+//! versioned binary model file), `metrics.rs` (agreement with the LLM on the hold-out), `card.rs`
+//! (MODEL_CARD.md), `lens_folder.rs` (the lens folder) and `scoring.rs` (a model lens's stages).
+//! The command itself is `commands/train.rs`.
+
+pub mod card;
+pub mod dataset;
+pub mod features;
+pub mod fit;
+pub mod format;
+pub mod lens_folder;
+pub mod metrics;
+pub mod model;
+pub mod scoring;
+pub mod split;
+
+pub use features::FeatureConfig;
+pub use fit::{Examples, Hyper, Label, fit};
+pub use model::{Model, Prediction};
+
+/// A checked `train` command line.
+#[derive(Debug)]
+pub struct TrainConfig {
+    /// The selection to read (one lens) and the cache keys to read it with.
+    pub run: crate::config::RunConfig,
+    /// The model lens folder to write.
+    pub folder: std::path::PathBuf,
+    /// Share of rows held out.
+    pub holdout: f64,
+    pub hyper: Hyper,
+}
