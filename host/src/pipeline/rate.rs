@@ -7,7 +7,6 @@ use crate::cache::Cache;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
 use crate::model::{CallError, Estimate, Structured, request_body_as};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// How many more times a bad answer (invalid JSON, a missing or non-numeric score) is asked again.
@@ -30,6 +29,17 @@ pub struct LensRun {
     pub lens: Arc<Lens>,
     pub stages: Arc<dyn Stages>,
     renderer: Option<Renderer>,
+    /// Tokens of the parts of a prompt that rarely change from row to row, counted once.
+    fixed_tokens: FixedTokens,
+}
+
+/// The function schema's tokens (the same for every prompt of a lens) and the last system prompt's
+/// (most lenses' system prompt does not depend on the row): counting them for every prompt cost
+/// more than counting the row's own text.
+#[derive(Default)]
+struct FixedTokens {
+    function: std::sync::OnceLock<u64>,
+    last_system: std::sync::Mutex<Option<(String, u64)>>,
 }
 
 /// A rated chunk, for the per-chunk JSONL output.
@@ -168,6 +178,7 @@ impl LensRun {
             lens,
             stages,
             renderer,
+            fixed_tokens: FixedTokens::default(),
         })
     }
 
@@ -341,7 +352,7 @@ impl LensRun {
             }
         }
         let estimate = Estimate {
-            prompt_tokens: prompt_tokens(&self.stages, &messages, &self.lens.function),
+            prompt_tokens: self.prompt_tokens(&messages),
             max_tokens: services.max_tokens.into(),
         };
         let mut attempt = 0;
@@ -411,13 +422,30 @@ impl LensRun {
     }
 }
 
-/// Tokens of a prompt as the model will count them (messages plus the function schema), for dry
-/// runs and the scheduler's tokens-per-minute budget.
-fn prompt_tokens(stages: &Arc<dyn Stages>, messages: &Messages, function: &Value) -> u64 {
-    let bpe = &stages.context().bpe;
-    let count = |s: &str| super::chunk::count_tokens(bpe, s) as u64;
-    // Each message carries a few tokens of framing; 4 is what OpenAI's cookbook counts.
-    count(&messages.system) + count(&messages.user) + count(&function.to_string()) + 2 * 4
+impl LensRun {
+    /// Tokens of a prompt as the model will count them (messages plus the function schema), for dry
+    /// runs and the scheduler's tokens-per-minute budget.
+    fn prompt_tokens(&self, messages: &Messages) -> u64 {
+        let bpe = &self.stages.context().bpe;
+        let count = |s: &str| super::chunk::count_tokens(bpe, s) as u64;
+        let fixed = &self.fixed_tokens;
+        let function = *fixed
+            .function
+            .get_or_init(|| count(&self.lens.function.to_string()));
+        let system = {
+            let mut last = fixed.last_system.lock().unwrap_or_else(|p| p.into_inner());
+            match &*last {
+                Some((text, tokens)) if *text == messages.system => *tokens,
+                _ => {
+                    let tokens = count(&messages.system);
+                    *last = Some((messages.system.clone(), tokens));
+                    tokens
+                }
+            }
+        };
+        // Each message carries a few tokens of framing; 4 is what OpenAI's cookbook counts.
+        system + count(&messages.user) + function + 2 * 4
+    }
 }
 
 enum RowError {
