@@ -64,7 +64,11 @@ fn the_parquet_is_the_complete_record_and_run_json_says_what_was_spent() {
     assert_eq!(run["model"], "gpt-4");
     assert_eq!(run["version"], 1);
     assert_eq!(run["lenses"][0]["name"], LENS);
-    assert_eq!(run["lenses"][0]["checksum"].as_str().unwrap().len(), 64);
+    let checksum = run["lenses"][0]["checksum"].as_str().unwrap();
+    assert!(
+        checksum.starts_with("sha256:") && checksum.len() == 7 + 64,
+        "{checksum}"
+    );
     assert_eq!(run["spend"]["requests"], first_requests as u64);
     assert_eq!(run["spend"]["cache_hits"], 0);
     assert_eq!(run["outputs"][0]["failures"]["bad-answer"], 1);
@@ -323,4 +327,81 @@ fn a_summary_reports_its_own_files_and_report_takes_the_whole_folder() {
     assert!(
         html.contains(&format!("hostile × {LENS}")) && html.contains("sample × heuristic_quality")
     );
+}
+
+/// Every percentage a report shows, in order: its numbers, without its settings and file names.
+fn percentages(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in html.match_indices('%') {
+        let digits = html[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .count();
+        if digits > 0 {
+            found.push(html[at - digits..=at].to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn report_of_a_sharded_summary_after_merge_shows_the_numbers_of_one_run() {
+    let ws = Workspace::new();
+    let sample = std::fs::read_to_string(support::fixture("sample.jsonl")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let data = ws.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("a.jsonl"), first.join("\n")).unwrap();
+    std::fs::write(data.join("b.jsonl"), second.join("\n")).unwrap();
+    let datasets = format!(
+        "{},{}",
+        data.join("a.jsonl").display(),
+        data.join("b.jsonl").display()
+    );
+    let one = ws.path().join("one");
+    let sharded = ws.path().join("sharded");
+    let (one_s, sharded_s) = (one.to_str().unwrap(), sharded.to_str().unwrap());
+    ws.run(
+        None,
+        &[
+            "summary",
+            &datasets,
+            "text",
+            "heuristic_quality",
+            "--out",
+            one_s,
+        ],
+    )
+    .ok();
+    for spec in ["0/2", "1/2"] {
+        ws.run(
+            None,
+            &[
+                "summary",
+                &datasets,
+                "text",
+                "heuristic_quality",
+                "--out",
+                sharded_s,
+                "--shard",
+                spec,
+            ],
+        )
+        .ok();
+    }
+    ws.run(None, &["merge", sharded_s]).ok();
+    ws.run(None, &["report", sharded_s]).ok();
+    let whole = std::fs::read_to_string(one.join("report.html")).unwrap();
+    let merged = std::fs::read_to_string(sharded.join("report.html")).unwrap();
+    let numbers = percentages(&whole);
+    assert!(numbers.len() > 8, "{numbers:?}");
+    assert_eq!(percentages(&merged), numbers);
+    for dataset in ["a × heuristic_quality", "b × heuristic_quality"] {
+        assert!(
+            merged.contains(dataset),
+            "{dataset} missing from the merged report"
+        );
+    }
 }

@@ -387,6 +387,10 @@ fn model_file(
     Ok(ModelFile {
         name: path,
         size: bytes.len(),
+        sha256: {
+            use sha2::Digest;
+            format!("{:x}", sha2::Sha256::digest(&bytes))
+        },
         model: Arc::new(model),
     })
 }

@@ -5,6 +5,7 @@
 //! `scores.rs` holds what function.json allows each score to be.
 
 mod catalog;
+mod checksum;
 mod load;
 pub mod scores;
 
@@ -89,6 +90,8 @@ pub struct ModelFile {
     pub name: String,
     /// The file's size in bytes.
     pub size: usize,
+    /// sha256 (hex) of the file's bytes, for the lens's checksum.
+    pub sha256: String,
     pub model: std::sync::Arc<crate::train::Model>,
 }
 

@@ -30,7 +30,7 @@ pub use json::render_json;
 pub use names::{dataset_names, output_stem};
 pub use parquet_rows::FileMeta;
 pub use read::{StoredRow, read_rows};
-pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, lens_checksum, now};
+pub use run_info::{LensInfo, OutputInfo, RUN_JSON, RunInfo, Spend, now};
 pub use scores::{LabelDistribution, ScoreStats};
 pub use sink::RowSink;
 pub use summary_csv::write_summary_csv;

@@ -10,7 +10,6 @@ use crate::error::Error;
 use crate::lens::Lens;
 use crate::pipeline::rate::Usage;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,25 +74,6 @@ pub struct OutputInfo {
     pub failed: u64,
     pub skipped: u64,
     pub failures: BTreeMap<String, u64>,
-}
-
-/// sha256 (hex) of a lens's configuration, templates, function and component bytes.
-pub fn lens_checksum(lens: &Lens) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        lens.config.to_string(),
-        lens.system_template.clone(),
-        lens.prompt_template.clone(),
-        lens.function.to_string(),
-    ] {
-        // Lengths first, so moving text from one part to the next changes the sum.
-        h.update((part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    if let Some(c) = &lens.component {
-        h.update(c.bytes.as_slice());
-    }
-    format!("{:x}", h.finalize())
 }
 
 impl Spend {
@@ -219,7 +199,7 @@ impl LensInfo {
         LensInfo {
             name: lens.name.clone(),
             kind: format!("{:?}", lens.kind).to_lowercase(),
-            checksum: lens_checksum(lens),
+            checksum: lens.checksum(),
         }
     }
 }
