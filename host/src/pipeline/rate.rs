@@ -189,7 +189,7 @@ impl LensRun {
         index: u64,
         fields: Inputs,
     ) -> Result<RowOutcome, Error> {
-        if !self.lens.kind.asks_model() {
+        if self.scores_locally() {
             // Score, aggregate and bucket in one hand-off: for a local lens they are the whole row.
             let stages = self.stages.clone();
             return Ok(stage(&self.stages, move || local_row(&*stages, index, fields)).await);
@@ -208,6 +208,11 @@ impl LensRun {
         Ok(outcome)
     }
 
+    /// Whether the lens scores rows here (a local or model lens) rather than asking a chat model.
+    pub fn scores_locally(&self) -> bool {
+        !self.lens.kind.asks_model()
+    }
+
     /// Rate several rows (row number, and its fields or why it is skipped), in order. A local
     /// lens scores them all in one hand-off to a component thread, which costs more than scoring a
     /// short row; other lenses rate them concurrently, as their prompts wait on the network.
@@ -216,7 +221,7 @@ impl LensRun {
         services: &Services,
         rows: Vec<(u64, Result<Inputs, String>)>,
     ) -> Result<Vec<RowOutcome>, Error> {
-        if !self.lens.kind.asks_model() {
+        if self.scores_locally() {
             let stages = self.stages.clone();
             return Ok(stage(&self.stages, move || {
                 rows.into_iter()

@@ -148,23 +148,47 @@ pub async fn rate_rows(
     Ok((tallies, written))
 }
 
-/// A batch of rows through every lens: each lens's outcomes, in row order. The lenses of a batch
-/// are rated together.
+/// A batch of rows through every lens: each lens's outcomes, in row order.
 async fn rate_batch(
     runs: &[LensRun],
     services: &Arc<Services>,
     columns: &[String],
     rows: Vec<Row>,
 ) -> Result<Vec<Vec<RowOutcome>>, Error> {
-    let rated = futures_util::future::join_all(runs.iter().map(|run| {
+    use futures_util::future::join_all;
+    // A lens that scores rows here takes the whole batch in one hand-off.
+    let local = join_all(runs.iter().filter(|r| r.scores_locally()).map(|run| {
         let fields = rows
             .iter()
             .map(|row| (row.index, lens_fields(run, columns, row)))
             .collect();
         run.rate_many(services, fields)
-    }))
-    .await;
-    rated.into_iter().collect()
+    }));
+    // Lenses that ask a model get each row's prompts together, row after row, so the scheduler they
+    // share serves them in row order, not one lens's batch after the other's.
+    let asking: Vec<&LensRun> = runs.iter().filter(|r| !r.scores_locally()).collect();
+    let by_row = join_all(rows.iter().map(|row| {
+        join_all(asking.iter().map(|run| async move {
+            match lens_fields(run, columns, row) {
+                Ok(fields) => run.rate(services, row.index, fields).await,
+                Err(reason) => Ok(RowOutcome::skipped(row.index, reason)),
+            }
+        }))
+    }));
+    let (local, by_row) = futures_util::future::join(local, by_row).await;
+    let mut asked: Vec<Vec<RowOutcome>> = vec![Vec::with_capacity(rows.len()); asking.len()];
+    for row in by_row {
+        for (lens, outcome) in row.into_iter().enumerate() {
+            asked[lens].push(outcome?);
+        }
+    }
+    let (mut local, mut asked) = (local.into_iter(), asked.into_iter());
+    runs.iter()
+        .map(|run| match run.scores_locally() {
+            true => local.next().expect("one result per local lens"),
+            false => Ok(asked.next().expect("one result per lens that asks")),
+        })
+        .collect()
 }
 
 /// A row's values keyed by the lens's input fields (columns map to fields in order), or why it is skipped.
