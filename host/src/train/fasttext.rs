@@ -35,6 +35,8 @@ const LABEL_PREFIX: &[u8] = b"__label__";
 const KSUB: usize = 256;
 /// The largest vector fastText models use is a few hundred; this bounds a lying `dim`.
 const MAX_DIM: i64 = 4096;
+/// The largest weight (in absolute value) a sane model holds.
+const MAX_WEIGHT: f32 = 1e15;
 
 /// An input matrix: plain rows, or product-quantized codes.
 #[derive(Clone, PartialEq)]
@@ -165,9 +167,11 @@ impl<'a> Reader<'a> {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
-        if values.iter().any(|v| !v.is_finite()) {
+        // Real weights are small; a bound keeps sums of a long text's rows (and a quantized
+        // row's norm times its centroid) finite.
+        if values.iter().any(|v| !(v.abs() <= MAX_WEIGHT)) {
             return Err(format!(
-                "is damaged: its {what} holds a value that is not a finite number"
+                "is damaged: its {what} holds a value that is not a plausible weight"
             ));
         }
         Ok(values)
@@ -589,6 +593,172 @@ pub fn into_model(ft: FastText, fields: u32, label: &str, values: Vec<f64>) -> s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    const DIM: usize = 4;
+    const BUCKET: i32 = 16;
+    const ROWS: usize = 3 + BUCKET as usize;
+
+    fn pq(out: &mut Vec<u8>, dim: i32, nsubq: i32, dsub: i32, lastdsub: i32, seed: f32) {
+        for v in [dim, nsubq, dsub, lastdsub] {
+            out.extend(v.to_le_bytes());
+        }
+        for i in 0..dim as usize * KSUB {
+            out.extend((((i as f32) * seed).sin()).to_le_bytes());
+        }
+    }
+
+    /// A small supervised model file as fastText writes it: 3 words, 2 labels, word pairs and
+    /// 2-3 character n-grams in 16 buckets; dense or product-quantized with norms.
+    fn tiny_file(quantized: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(MAGIC.to_le_bytes());
+        out.extend(12i32.to_le_bytes());
+        for v in [DIM as i32, 5, 5, 1, 5, 2, 3, 3, BUCKET, 2, 3, 100] {
+            out.extend(v.to_le_bytes());
+        }
+        out.extend(0.0001f64.to_le_bytes());
+        out.extend(5i32.to_le_bytes());
+        out.extend(3i32.to_le_bytes());
+        out.extend(2i32.to_le_bytes());
+        out.extend(100i64.to_le_bytes());
+        out.extend((-1i64).to_le_bytes());
+        for (word, kind) in [
+            ("</s>", 0u8),
+            ("good", 0),
+            ("bad", 0),
+            ("__label__a", 1),
+            ("__label__b", 1),
+        ] {
+            out.extend(word.as_bytes());
+            out.push(0);
+            out.extend(7i64.to_le_bytes());
+            out.push(kind);
+        }
+        out.push(u8::from(quantized));
+        if quantized {
+            out.push(1);
+            out.extend((ROWS as i64).to_le_bytes());
+            out.extend((DIM as i64).to_le_bytes());
+            out.extend((ROWS as i32 * 2).to_le_bytes());
+            out.extend((0..ROWS * 2).map(|i| (i * 37 % 256) as u8));
+            pq(&mut out, DIM as i32, 2, 2, 2, 0.37);
+            out.extend((0..ROWS).map(|i| (i * 11 % 256) as u8));
+            pq(&mut out, 1, 1, 1, 1, 0.11);
+        } else {
+            out.extend((ROWS as i64).to_le_bytes());
+            out.extend((DIM as i64).to_le_bytes());
+            for i in 0..ROWS * DIM {
+                out.extend(((i as f32 * 0.7).cos()).to_le_bytes());
+            }
+        }
+        out.push(0);
+        out.extend(2i64.to_le_bytes());
+        out.extend((DIM as i64).to_le_bytes());
+        for i in 0..2 * DIM {
+            out.extend(((i as f32) * 0.3 - 1.0).to_le_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn a_line_is_its_words_subwords_and_word_pairs() {
+        let ft = FastText::parse(&tiny_file(false)).unwrap();
+        assert_eq!(ft.labels, ["__label__a", "__label__b"]);
+        let mut rows = Vec::new();
+        ft.rows(&["good\nzz __label__b"], &mut rows);
+        // good (id 1) and its n-grams of "<good>"; zz's n-grams of "<zz>"; </s> (id 0); then the
+        // pairs good-zz and zz-</s>; the label-like token is no word.
+        let mut want = vec![1];
+        ft.subwords(b"good", &mut want);
+        ft.subwords(b"zz", &mut want);
+        want.push(0);
+        let (g, z, e) = (
+            hash(b"good") as i32,
+            hash(b"zz") as i32,
+            hash(b"</s>") as i32,
+        );
+        for (a, b) in [(g, z), (z, e)] {
+            let h = (a as i64 as u64)
+                .wrapping_mul(116_049_371)
+                .wrapping_add(b as i64 as u64);
+            want.push(3 + (h % BUCKET as u64) as u32);
+        }
+        assert_eq!(rows, want);
+        // "<zz>" has the 2-grams <z zz z> and 3-grams <zz zz>: 5 n-grams.
+        let mut zz = Vec::new();
+        ft.subwords(b"zz", &mut zz);
+        assert_eq!(zz.len(), 5);
+        assert!(rows.iter().all(|r| (*r as usize) < ROWS));
+        // A literal </s> ends the line, as in fastText.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        ft.rows(&["good </s> bad"], &mut a);
+        ft.rows(&["good"], &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn quantized_rows_decode_through_both_quantizers() {
+        let ft = FastText::parse(&tiny_file(true)).unwrap();
+        let Input::Quantized(q) = &ft.input else {
+            panic!("not quantized")
+        };
+        let mut x = vec![0.0f32; DIM];
+        q.add_row(&mut x, 5, q.norm(5));
+        let norm = (f32::from((5 * 11 % 256) as u8) * 0.11).sin();
+        let code = [(10 * 37 % 256) as usize, (11 * 37 % 256) as usize];
+        // Sub-quantizer 0 holds dims 0-1, 1 (the last) dims 2-3.
+        let c = |at: usize| (at as f32 * 0.37).sin();
+        let want = [
+            c(code[0] * 2),
+            c(code[0] * 2 + 1),
+            c(KSUB * 2 + code[1] * 2),
+            c(KSUB * 2 + code[1] * 2 + 1),
+        ];
+        for (got, want) in x.iter().zip(want) {
+            assert!((got - norm * want).abs() < 1e-6, "{x:?}");
+        }
+        let mut hidden = vec![0.0; DIM];
+        ft.hidden(&["good bad"], &mut hidden);
+        assert!(hidden.iter().all(|h| h.is_finite()) && hidden.iter().any(|h| *h != 0.0));
+    }
+
+    #[test]
+    fn fuzzed_files_never_panic_nor_allocate_beyond_the_file() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (mut ok, mut refused) = (0, 0);
+        for round in 0..20_000 {
+            let mut bytes = tiny_file(round % 2 == 0);
+            match round % 3 {
+                0 => bytes.truncate(rng.random_range(0..bytes.len())),
+                1 => {
+                    for _ in 0..rng.random_range(1..4) {
+                        let at = rng.random_range(0..bytes.len());
+                        bytes[at] = rng.random();
+                    }
+                }
+                // A size field set huge: i64/i32 fields sit at 4-byte steps in the header part.
+                _ => {
+                    let at = 4 * rng.random_range(2..30usize);
+                    bytes[at..at + 4]
+                        .copy_from_slice(&(i32::MAX - rng.random_range(0..3)).to_le_bytes());
+                }
+            }
+            match FastText::parse(&bytes) {
+                Ok(ft) => {
+                    ok += 1;
+                    let mut hidden = vec![0.0; ft.dim];
+                    ft.hidden(&["good bad zz </s> x"], &mut hidden);
+                    assert!(hidden.iter().all(|h| h.is_finite()));
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert!(e.len() < 300 && !e.contains('\n'), "{e}");
+                }
+            }
+        }
+        assert!(refused > 10_000 && ok > 0, "ok {ok}, refused {refused}");
+    }
 
     #[test]
     fn hash_matches_fasttext() {
