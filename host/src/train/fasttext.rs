@@ -169,7 +169,7 @@ impl<'a> Reader<'a> {
             .collect();
         // Real weights are small; a bound keeps sums of a long text's rows (and a quantized
         // row's norm times its centroid) finite.
-        if values.iter().any(|v| !(v.abs() <= MAX_WEIGHT)) {
+        if values.iter().any(|v| v.is_nan() || v.abs() > MAX_WEIGHT) {
             return Err(format!(
                 "is damaged: its {what} holds a value that is not a plausible weight"
             ));
@@ -705,7 +705,7 @@ mod tests {
         };
         let mut x = vec![0.0f32; DIM];
         q.add_row(&mut x, 5, q.norm(5));
-        let norm = (f32::from((5 * 11 % 256) as u8) * 0.11).sin();
+        let norm = (55.0f32 * 0.11).sin();
         let code = [(10 * 37 % 256) as usize, (11 * 37 % 256) as usize];
         // Sub-quantizer 0 holds dims 0-1, 1 (the last) dims 2-3.
         let c = |at: usize| (at as f32 * 0.37).sin();
