@@ -591,7 +591,7 @@ pub fn into_model(ft: FastText, fields: u32, label: &str, values: Vec<f64>) -> s
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
@@ -610,7 +610,7 @@ mod tests {
 
     /// A small supervised model file as fastText writes it: 3 words, 2 labels, word pairs and
     /// 2-3 character n-grams in 16 buckets; dense or product-quantized with norms.
-    fn tiny_file(quantized: bool) -> Vec<u8> {
+    pub(crate) fn tiny_file(quantized: bool) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend(MAGIC.to_le_bytes());
         out.extend(12i32.to_le_bytes());

@@ -420,6 +420,31 @@ mod tests {
     }
 
     #[test]
+    fn an_imported_model_round_trips_and_its_labels_must_match() {
+        let ft = crate::train::fasttext::tests::tiny_file(true);
+        let labels = [
+            ("__label__a".to_string(), 0.0),
+            ("__label__b".to_string(), 3.0),
+        ];
+        let model = from_bytes(&imported_bytes(1, "score", &labels, &ft)).unwrap();
+        assert_eq!(model.labels(), ["score"]);
+        assert_eq!(model.heads[0].values, [0.0, 3.0]);
+        let p = &model.predict(&["good bad"])[0];
+        assert!((p.expected - 3.0 * p.probabilities[1]).abs() < 1e-12 && !model.heads[0].nearest);
+        let wrong = [
+            ("__label__b".to_string(), 0.0),
+            ("__label__a".to_string(), 3.0),
+        ];
+        let e = from_bytes(&imported_bytes(1, "score", &wrong, &ft)).unwrap_err();
+        assert!(e.contains("malformed") && e.contains("__label__a"), "{e}");
+        let e = from_bytes(&imported_bytes(1, "score", &labels, &ft[..ft.len() - 9])).unwrap_err();
+        assert!(
+            e.contains("holds a fastText model that is truncated"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn every_kind_of_bad_file_is_one_sentence() {
         let good = to_bytes(&tiny());
         let err = |b: &[u8]| from_bytes(b).unwrap_err();
