@@ -27,7 +27,8 @@
 //! unknown word adds its character n-grams only; word n-grams (wordNgrams > 1) hash the 32-bit
 //! token hashes into the buckets. The vector is the mean of those rows.
 
-use std::collections::HashMap;
+// FxHash: the dictionary is looked up once per token, and SipHash cost a third of prediction.
+use rustc_hash::FxHashMap as HashMap;
 
 pub const MAGIC: i32 = 793_712_314;
 const EOS: &[u8] = b"</s>";
@@ -358,7 +359,7 @@ impl FastText {
                 "is damaged: its dictionary sizes disagree ({size} entries, {nwords} words, {nlabels} labels)"
             ));
         }
-        let mut words = HashMap::new();
+        let mut words = HashMap::default();
         let mut labels = Vec::new();
         for i in 0..size as u32 {
             let end = r
@@ -381,7 +382,7 @@ impl FastText {
         let prune = if prune_size >= 0 {
             let most = (r.bytes.len() / 8) as i64;
             let n = r.count(prune_size, "pruned n-gram count", most)?;
-            let mut map = HashMap::with_capacity(n);
+            let mut map = HashMap::with_capacity_and_hasher(n, Default::default());
             for _ in 0..n {
                 let from = r.i32("the pruned n-grams")?;
                 let to = r.i32("the pruned n-grams")?;
@@ -535,11 +536,25 @@ impl FastText {
 
     /// fastText's text vector of `fields`: the mean of their input rows (zeros for none).
     pub fn hidden(&self, fields: &[&str], hidden: &mut [f32]) {
-        let mut rows = Vec::new();
-        self.rows(fields, &mut rows);
+        thread_local! {
+            static ROWS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        ROWS.with_borrow_mut(|rows| {
+            rows.clear();
+            self.rows(fields, rows);
+            self.mean(rows, hidden);
+            // A huge row must not pin its buffer for the rest of the thread's life.
+            if rows.capacity() > 1 << 20 {
+                *rows = Vec::new();
+            }
+        });
+    }
+
+    /// The mean of input rows `rows` into `hidden` (zeros for none).
+    fn mean(&self, rows: &[u32], hidden: &mut [f32]) {
         hidden.fill(0.0);
         let dim = self.dim;
-        for &row in &rows {
+        for &row in rows {
             let row = row as usize;
             if row >= self.rows {
                 continue;
