@@ -67,18 +67,20 @@ fn macro_f1(truth: &[u16], predicted: &[u16]) -> f64 {
     stats::macro_f1(&stats::confusion(&classes, truth, predicted))
 }
 
-/// fastText on the same split; (train seconds, predict seconds, macro-F1, model bytes), or why not.
+/// fastText on the same split; (train seconds, predict seconds, macro-F1, model bytes, its
+/// predictions), or why not.
 fn fasttext(
     dir: &std::path::Path,
     train: &[(&String, u16)],
     test: &[(&String, u16)],
     hyper: &Hyper,
-) -> Result<(f64, f64, f64, u64), String> {
+) -> Result<(f64, f64, f64, u64, Vec<u16>), String> {
     let write = |name: &str, rows: &[(&String, u16)]| {
         let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join(name)).unwrap());
         for (text, label) in rows {
-            // One line per example: fastText reads a newline as the end of the example.
-            writeln!(f, "__label__{label} {}", text.replace('\n', " </s> ")).unwrap();
+            // One line per example: fastText reads a line break, and a literal `</s>`, as the end
+            // of the example, so line breaks become spaces (as the model lens reads them).
+            writeln!(f, "__label__{label} {}", text.replace('\n', " ")).unwrap();
         }
     };
     write("train.txt", train);
@@ -134,7 +136,43 @@ for p in pred: print(p.replace("__label__", ""))
         head[1],
         macro_f1(&truth, &predicted),
         head[2] as u64,
+        predicted,
     ))
+}
+
+/// fastText's own model imported (`train --import-fasttext`): prediction MB/s per core and how
+/// often its most likely label is fastText's.
+fn imported(file: &std::path::Path, texts: &[String], bytes: usize, fasttext: &[u16]) {
+    let raw = std::fs::read(file).expect("fastText saved its model");
+    let ft = train::fasttext::FastText::parse(&raw).expect("fastText's model imports");
+    let labels: Vec<u16> = ft
+        .labels
+        .iter()
+        .map(|l| l.trim_start_matches("__label__").parse().unwrap())
+        .collect();
+    let values = vec![0.0; labels.len()];
+    let model = train::fasttext::into_model(ft, 1, "class", values);
+    let started = Instant::now();
+    let mut rounds = 0;
+    let mut predicted: Vec<u16> = Vec::new();
+    while rounds == 0 || started.elapsed().as_secs_f64() < 1.0 {
+        predicted = texts
+            .iter()
+            .map(|t| labels[model.predict(&[t])[0].argmax()])
+            .collect();
+        rounds += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64() / rounds as f64;
+    let same = predicted
+        .iter()
+        .zip(fasttext)
+        .filter(|(a, b)| a == b)
+        .count();
+    println!(
+        "| fastText's model imported: prediction MB/s per core | {:.1} | same top label as fastText: {same} of {} |",
+        bytes as f64 / 1e6 / seconds,
+        fasttext.len()
+    );
 }
 
 fn main() {
@@ -219,7 +257,7 @@ fn main() {
     println!("\n| | classified train | fastText 0.9.2 (1 thread) |");
     println!("|---|---:|---:|");
     match &ft {
-        Ok((ft_train, ft_predict, ft_f1, ft_size)) => {
+        Ok((ft_train, ft_predict, ft_f1, ft_size, ft_predicted)) => {
             println!(
                 "| training MB/s ({} epochs) | {} | {} |",
                 hyper.epochs,
@@ -233,6 +271,7 @@ fn main() {
             );
             println!("| model size | {} bytes | {ft_size} bytes |", bytes.len());
             println!("| macro-F1, most likely class | {f1:.4} | {ft_f1:.4} |");
+            imported(&dir.join("ft.bin"), test_texts, test_bytes, ft_predicted);
         }
         Err(why) => {
             println!(

@@ -128,6 +128,20 @@ fn rated_rows_train_a_model_lens_that_scores_new_rows_offline() {
     );
     assert_eq!(metrics["thresholds"].as_array().unwrap().len(), 2);
     assert!(metrics["buckets"]["confusion"].is_array());
+    // The integer score reports the nearest value, so the bucket rule and "≥ 3" read it as they
+    // read the LLM's (the expected value kept 0% at "≥ 3" and bucket accuracy was 0.675).
+    let buckets = metrics["buckets"]["accuracy"].as_f64().unwrap();
+    let top = &metrics["thresholds"][1];
+    let (llm_kept, model_kept) = (
+        top["llm_kept"].as_f64().unwrap(),
+        top["model"]["kept"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "bucket accuracy {buckets}, label accuracy {accuracy}; >= 3 keeps {model_kept} where the LLM keeps {llm_kept}"
+    );
+    assert!(buckets >= 0.85, "bucket accuracy {buckets}");
+    assert!((model_kept - llm_kept).abs() <= 0.15, "{top}");
+    assert!(top["model"]["f1"].as_f64().unwrap() >= 0.7, "{top}");
     let card = std::fs::read_to_string(folder.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains(LENS) && card.contains("gpt-4") && card.contains("word 1-2-grams"));
 

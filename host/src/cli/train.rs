@@ -4,13 +4,17 @@ use super::InputArgs;
 use crate::config::{RunConfig, RunMode};
 use crate::error::Error;
 use crate::settings::Settings;
-use crate::train::{FeatureConfig, Hyper, TrainConfig};
+use crate::train::{FeatureConfig, Hyper, Import, TrainConfig, Training};
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 #[command(
+    mut_arg("datasets", |a| a.required(false).default_value("")),
+    mut_arg("columns", |a| a.required(false).default_value("")),
     mut_arg("lenses", |a| a
+        .required(false)
+        .default_value("")
         .value_name("LENS")
         .help("The LLM lens whose cached ratings to learn (one): a built-in name, a name in --lens-dir, or a lens folder")),
     mut_arg("out", |a| a
@@ -56,6 +60,14 @@ pub struct TrainArgs {
     /// Character n-grams of each word, e.g. `3-5` (none by default).
     #[arg(long, value_name = "MIN-MAX")]
     pub char_ngrams: Option<String>,
+    /// Turn this supervised fastText model (.bin or .ftz) into a model lens instead of training
+    /// one (give no DATASETS, COLUMNS or LENS then).
+    #[arg(long, value_name = "FILE", requires = "labels")]
+    pub import_fasttext: Option<PathBuf>,
+    /// With --import-fasttext: the score each fastText label stands for, e.g.
+    /// `__label__hq=1,__label__cc=0`; the lens's score is the expected score Σ P(label) × score.
+    #[arg(long, value_name = "LABEL=SCORE,...", requires = "import_fasttext")]
+    pub labels: Option<String>,
 }
 
 /// `3-5` → (3, 5).
@@ -69,6 +81,17 @@ impl TrainArgs {
     pub fn validate(mut self, mut settings: Settings) -> Result<TrainConfig, Error> {
         // `--out` is the lens folder here, not DATA_DIR: keep it from the shared input check.
         let out = self.input.out.take();
+        if let Some(file) = self.import_fasttext.take() {
+            return self.import(file, out);
+        }
+        if self.input.datasets.is_empty()
+            || self.input.columns.is_empty()
+            || self.input.lenses.is_empty()
+        {
+            return Err(Error::Usage(
+                "train needs DATASETS COLUMNS LENS (the LLM lens whose cached ratings to learn), or --import-fasttext FILE --labels …".into(),
+            ));
+        }
         if let Some(dir) = self.data_dir {
             settings.data_dir = dir;
         }
@@ -141,7 +164,7 @@ impl TrainArgs {
             .map_err(|e| Error::Usage(format!("--buckets/--word-ngrams/--char-ngrams: {e}")))?;
         let folder =
             out.unwrap_or_else(|| PathBuf::from("lenses").join(format!("{}_model", lens.name)));
-        Ok(TrainConfig {
+        Ok(TrainConfig::Train(Box::new(Training {
             run: RunConfig {
                 selection,
                 limits: crate::model::Limits {
@@ -166,6 +189,30 @@ impl TrainArgs {
                 lr: self.lr,
                 seed,
             },
-        })
+        })))
+    }
+
+    /// `--import-fasttext FILE --labels …`: nothing else of the training command line applies.
+    fn import(self, file: PathBuf, out: Option<PathBuf>) -> Result<TrainConfig, Error> {
+        if !(self.input.datasets.is_empty()
+            && self.input.columns.is_empty()
+            && self.input.lenses.is_empty())
+        {
+            return Err(Error::Usage(
+                "--import-fasttext makes a lens from the fastText file alone; drop DATASETS COLUMNS LENS".into(),
+            ));
+        }
+        let labels = crate::commands::train::parse_labels(self.labels.as_deref().unwrap_or(""))
+            .map_err(|e| Error::Usage(format!("--labels {e}")))?;
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "fasttext".into());
+        let folder = out.unwrap_or_else(|| PathBuf::from("lenses").join(format!("{stem}_model")));
+        Ok(TrainConfig::Import(Import {
+            file,
+            labels,
+            folder,
+        }))
     }
 }

@@ -2,18 +2,28 @@
 //! hold out a stratified share of the rows, train the classifier on the rest, evaluate it against
 //! the LLM, and write a `model` lens folder that scores rows with no model and no API key.
 
+mod import;
+pub use import::parse_labels;
+
 use crate::component;
 use crate::error::Error;
 use crate::lens::{Lens, LensKind};
 use crate::pipeline::{RowScores, StageContext, Stages, chunk};
 use crate::train::card::Card;
 use crate::train::lens_folder::{self, Contents};
-use crate::train::{TrainConfig, dataset, format, metrics, split};
+use crate::train::{TrainConfig, Training, dataset, format, metrics, split};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub fn run(config: TrainConfig) -> Result<(), Error> {
+    match config {
+        TrainConfig::Train(training) => train(*training),
+        TrainConfig::Import(import) => import::run(import),
+    }
+}
+
+fn train(config: Training) -> Result<(), Error> {
     let run = &config.run;
     let settings = &run.settings;
     let lens = &run.selection.lenses[0];
@@ -62,12 +72,21 @@ pub fn run(config: TrainConfig) -> Result<(), Error> {
     let (train, test) = (examples.select(&train_rows), examples.select(&test_rows));
 
     let fit_started = Instant::now();
-    let fitted = crate::train::fit(
+    let mut fitted = crate::train::fit(
         &train,
         &labels,
         lens.input_fields.len() as u32,
         &config.hyper,
     );
+    // Integer-typed labels report the nearest score value, so the bucket rule and "≥ t" filters
+    // read the model's scores as they read the LLM's; "number" labels keep the expected score.
+    for head in &mut fitted.heads {
+        head.nearest = lens
+            .score_labels
+            .iter()
+            .position(|l| *l == head.label)
+            .is_some_and(|i| lens.score_specs[i].integer);
+    }
     let train_seconds = fit_started.elapsed().as_secs_f64();
     let bytes = format::to_bytes(&fitted);
     // Evaluate the model as the file holds it (half-precision embeddings), not as trained.
@@ -185,7 +204,7 @@ fn source_stages(
 
 /// The `summary` command that rates this selection into the cache train reads (with `--max N`
 /// when `max` is given).
-fn rerun(config: &TrainConfig, max: Option<u64>) -> String {
+fn rerun(config: &Training, max: Option<u64>) -> String {
     let run = &config.run;
     let mut cmd = format!(
         "classified summary {} {} {} --model {} --version {}",

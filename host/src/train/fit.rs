@@ -113,6 +113,9 @@ pub fn fit(examples: &Examples, labels: &[Label], fields: u32, hyper: &Hyper) ->
             values: l.values.clone(),
             weights: vec![0.0; l.values.len() * dim],
             bias: vec![0.0; l.values.len()],
+            // The classes are the discrete values the LLM gave; `train` turns this off for
+            // labels function.json types as "number".
+            nearest: true,
         })
         .collect();
 
@@ -149,6 +152,7 @@ pub fn fit(examples: &Examples, labels: &[Label], fields: u32, hyper: &Hyper) ->
         dim,
         embeddings,
         heads,
+        imported: None,
     }
 }
 

@@ -4,12 +4,19 @@
 //! offset  size  field
 //!      0     8  magic: 89 'C' 'L' 'S' 'M' 'D' 'L' 0A   (non-ASCII first byte, then a line feed:
 //!                 a file mangled by a text-mode copy fails here)
-//!      8     4  format version (u32), this reader: 1
+//!      8     4  format version (u32): this writer 2, this reader 1 and 2
 //!     12     8  body length in bytes (u64)
 //!     20     …  body
 //!    end     4  CRC-32 (IEEE) of every byte before it
 //!
-//! body: u32 buckets, u8 word n-grams, u8 char n-gram min, u8 char n-gram max, u8 0,
+//! version 2 body: u8 kind, 3 × u8 0, then
+//!   kind 0 (trained): the version 1 body, each head followed by u8 report (1: the value nearest
+//!     the expected score, 0: the expected score)
+//!   kind 1 (imported fastText): u32 input fields, u32 label length, label, u32 classes k,
+//!     k × (u32 length, fastText label, f64 score value) in fastText's label order, then the
+//!     fastText .bin/.ftz file's bytes to the end (read by `fasttext.rs`)
+//!
+//! version 1 body: u32 buckets, u8 word n-grams, u8 char n-gram min, u8 char n-gram max, u8 0,
 //!       u32 input fields, u32 dim, u32 heads,
 //!       per head: u32 label length, label (UTF-8), u32 classes k, k × f64 score values (ascending),
 //!                 k × dim × f32 weights, k × f32 biases,
@@ -27,7 +34,7 @@ use super::model::{Head, Model};
 use half::f16;
 
 pub const MAGIC: [u8; 8] = *b"\x89CLSMDL\n";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const HEADER: usize = 20;
 const CHECKSUM: usize = 4;
 
@@ -40,9 +47,14 @@ const MAX_CLASSES: u32 = 1024;
 const MAX_LABEL: u32 = 256;
 const MAX_FIELDS: u32 = 256;
 
-/// The model as the bytes of a file.
+/// A trained model as the bytes of a file (an imported one is written by [`imported_bytes`]).
 pub fn to_bytes(model: &Model) -> Vec<u8> {
+    assert!(
+        model.imported.is_none(),
+        "imported models are written by imported_bytes"
+    );
     let mut body = Vec::with_capacity(model.embeddings.len() * 2 + 1024);
+    body.extend([0, 0, 0, 0]);
     let f = &model.features;
     body.extend(f.buckets.to_le_bytes());
     body.extend([f.word_ngrams, f.char_min, f.char_max, 0]);
@@ -60,10 +72,39 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
             .iter()
             .for_each(|w| body.extend(w.to_le_bytes()));
         head.bias.iter().for_each(|b| body.extend(b.to_le_bytes()));
+        body.push(u8::from(head.nearest));
     }
     for e in &model.embeddings {
         body.extend(f16::from_f32(*e).to_bits().to_le_bytes());
     }
+    seal(body)
+}
+
+/// An imported fastText model as the bytes of a file: `fasttext` is the .bin/.ftz file, `labels`
+/// its labels in its order with the score each stands for.
+pub fn imported_bytes(
+    fields: u32,
+    label: &str,
+    labels: &[(String, f64)],
+    fasttext: &[u8],
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(fasttext.len() + 1024);
+    body.extend([1, 0, 0, 0]);
+    body.extend(fields.to_le_bytes());
+    body.extend((label.len() as u32).to_le_bytes());
+    body.extend(label.as_bytes());
+    body.extend((labels.len() as u32).to_le_bytes());
+    for (name, value) in labels {
+        body.extend((name.len() as u32).to_le_bytes());
+        body.extend(name.as_bytes());
+        body.extend(value.to_le_bytes());
+    }
+    body.extend(fasttext);
+    seal(body)
+}
+
+/// Header, body, checksum.
+fn seal(body: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + body.len() + CHECKSUM);
     out.extend(MAGIC);
     out.extend(VERSION.to_le_bytes());
@@ -139,7 +180,63 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Model, String> {
                 .into(),
         );
     }
-    parse_body(&content[HEADER..]).map_err(|detail| format!("is malformed: {detail}"))
+    let body = &content[HEADER..];
+    let parsed = match (version, body.first()) {
+        (1, _) => parse_body(body, false),
+        (_, Some(0)) if body.len() >= 4 => parse_body(&body[4..], true),
+        (_, Some(1)) if body.len() >= 4 => return parse_imported(&body[4..]),
+        _ => Err("its kind is unknown".into()),
+    };
+    parsed.map_err(|detail| format!("is malformed: {detail}"))
+}
+
+/// An imported fastText model's body (after the kind); the end of a sentence when it is bad.
+fn parse_imported(body: &[u8]) -> Result<Model, String> {
+    let mut c = Cursor { bytes: body };
+    let malformed = |e: String| format!("is malformed: {e}");
+    let fields = c
+        .count("the input field count", 1, MAX_FIELDS)
+        .map_err(malformed)? as u32;
+    let len = c
+        .count("the label's length", 1, MAX_LABEL)
+        .map_err(malformed)?;
+    let label = std::str::from_utf8(c.take(len, "the label").map_err(malformed)?)
+        .map_err(|_| "is malformed: its label is not UTF-8".to_string())?
+        .to_string();
+    let k = c
+        .count("the fastText label count", 1, MAX_CLASSES)
+        .map_err(malformed)?;
+    let mut labels = Vec::with_capacity(k);
+    for _ in 0..k {
+        let len = c
+            .count("a fastText label's length", 1, MAX_LABEL * 4)
+            .map_err(malformed)?;
+        let name = String::from_utf8_lossy(c.take(len, "a fastText label").map_err(malformed)?)
+            .into_owned();
+        let value = f64::from_le_bytes(
+            c.take(8, "a score value")
+                .map_err(malformed)?
+                .try_into()
+                .expect("8 bytes"),
+        );
+        if !value.is_finite() {
+            return Err(format!(
+                "is malformed: the score of {name} is not a finite number"
+            ));
+        }
+        labels.push((name, value));
+    }
+    let ft = super::fasttext::FastText::parse(c.bytes)
+        .map_err(|e| format!("holds a fastText model that {e}"))?;
+    let names: Vec<&str> = labels.iter().map(|(n, _)| n.as_str()).collect();
+    if names != ft.labels {
+        return Err(format!(
+            "is malformed: its label scores name {names:?} but its fastText model has {:?}",
+            ft.labels
+        ));
+    }
+    let values = labels.into_iter().map(|(_, v)| v).collect();
+    Ok(super::fasttext::into_model(ft, fields, &label, values))
 }
 
 /// A reader over the body that never reads past its end.
@@ -199,7 +296,8 @@ fn finite_f32(values: &[f32], what: &str) -> Result<(), String> {
     }
 }
 
-fn parse_body(body: &[u8]) -> Result<Model, String> {
+/// A trained model's body; `reports` when each head ends with its report byte (version 2).
+fn parse_body(body: &[u8], reports: bool) -> Result<Model, String> {
     let mut c = Cursor { bytes: body };
     let buckets = c.count("the bucket count", 1, MAX_BUCKETS)? as u32;
     let flags = c.take(4, "the feature settings")?;
@@ -241,11 +339,13 @@ fn parse_body(body: &[u8]) -> Result<Model, String> {
         })?;
         finite_f32(&weights, "a head weight")?;
         finite_f32(&bias, "a head bias")?;
+        let nearest = reports && c.take(1, "a head's report")?[0] == 1;
         heads.push(Head {
             label,
             values,
             weights,
             bias,
+            nearest,
         });
     }
     let cells = (buckets as usize)
@@ -267,6 +367,7 @@ fn parse_body(body: &[u8]) -> Result<Model, String> {
         dim,
         embeddings,
         heads,
+        imported: None,
     })
 }
 
@@ -296,6 +397,54 @@ mod tests {
     }
 
     #[test]
+    fn the_report_flag_round_trips_and_version_1_files_still_load() {
+        let mut model = tiny();
+        model.heads[0].nearest = true;
+        assert!(from_bytes(&to_bytes(&model)).unwrap().heads[0].nearest);
+        // A version 1 file: no kind bytes, no report byte; its heads report the expected score.
+        model.heads[0].nearest = false;
+        let v2 = to_bytes(&model);
+        let body = &v2[HEADER + 4..v2.len() - CHECKSUM];
+        let report_at = body.len() - model.embeddings.len() * 2 - 1;
+        let mut v1_body = body[..report_at].to_vec();
+        v1_body.extend(&body[report_at + 1..]);
+        let mut v1 = MAGIC.to_vec();
+        v1.extend(1u32.to_le_bytes());
+        v1.extend((v1_body.len() as u64).to_le_bytes());
+        v1.extend(v1_body);
+        v1.extend([0; 4]);
+        reseal(&mut v1);
+        let back = from_bytes(&v1).unwrap();
+        assert_eq!(back.heads, model.heads);
+        assert_eq!(to_bytes(&back), v2);
+    }
+
+    #[test]
+    fn an_imported_model_round_trips_and_its_labels_must_match() {
+        let ft = crate::train::fasttext::tests::tiny_file(true);
+        let labels = [
+            ("__label__a".to_string(), 0.0),
+            ("__label__b".to_string(), 3.0),
+        ];
+        let model = from_bytes(&imported_bytes(1, "score", &labels, &ft)).unwrap();
+        assert_eq!(model.labels(), ["score"]);
+        assert_eq!(model.heads[0].values, [0.0, 3.0]);
+        let p = &model.predict(&["good bad"])[0];
+        assert!((p.expected - 3.0 * p.probabilities[1]).abs() < 1e-12 && !model.heads[0].nearest);
+        let wrong = [
+            ("__label__b".to_string(), 0.0),
+            ("__label__a".to_string(), 3.0),
+        ];
+        let e = from_bytes(&imported_bytes(1, "score", &wrong, &ft)).unwrap_err();
+        assert!(e.contains("malformed") && e.contains("__label__a"), "{e}");
+        let e = from_bytes(&imported_bytes(1, "score", &labels, &ft[..ft.len() - 9])).unwrap_err();
+        assert!(
+            e.contains("holds a fastText model that is truncated"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn every_kind_of_bad_file_is_one_sentence() {
         let good = to_bytes(&tiny());
         let err = |b: &[u8]| from_bytes(b).unwrap_err();
@@ -309,8 +458,8 @@ mod tests {
         longer.push(0);
         assert!(err(&longer).contains("after the end"));
         let mut future = good.clone();
-        future[8] = 2;
-        assert!(err(&future).contains("version 2, newer"));
+        future[8] = 3;
+        assert!(err(&future).contains("version 3, newer"));
         let mut flipped = good.clone();
         let last = flipped.len() - 10;
         flipped[last] ^= 0x40;
@@ -328,8 +477,8 @@ mod tests {
     fn sizes_beyond_the_file_are_refused_before_allocating() {
         // A valid checksum over a body claiming 2^24 buckets of 256 values (8 GB of f16).
         let mut bytes = to_bytes(&tiny());
-        bytes[HEADER..HEADER + 4].copy_from_slice(&MAX_BUCKETS.to_le_bytes());
-        let dim_at = HEADER + 12;
+        bytes[HEADER + 4..HEADER + 8].copy_from_slice(&MAX_BUCKETS.to_le_bytes());
+        let dim_at = HEADER + 16;
         bytes[dim_at..dim_at + 4].copy_from_slice(&MAX_DIM.to_le_bytes());
         reseal(&mut bytes);
         let e = from_bytes(&bytes).unwrap_err();

@@ -123,3 +123,58 @@ pub fn write_lens(
     )?);
     Ok(written)
 }
+
+/// What an imported fastText model's lens folder holds.
+pub struct Imported<'a> {
+    pub model: &'a [u8],
+    pub card: &'a str,
+    pub label: &'a str,
+    pub input_field: &'a str,
+    /// The lowest and highest score a label stands for: the score's range in function.json.
+    pub minimum: f64,
+    pub maximum: f64,
+    /// The fastText file, and `--labels` as used, for config.json.
+    pub source: &'a str,
+    pub mapping: &'a str,
+}
+
+/// Write the lens of an imported fastText model into `folder`: a one-score function.json (a
+/// "number" between the labels' lowest and highest scores: the expected score is continuous),
+/// config.json, the model file and MODEL_CARD.md. The native bucket rule applies to the score.
+pub fn write_imported(folder: &Path, imported: &Imported) -> Result<Vec<PathBuf>, Error> {
+    check_target(folder)?;
+    std::fs::create_dir_all(folder).map_err(|e| Error::Output {
+        path: folder.display().to_string(),
+        source: e,
+    })?;
+    let function = json!({
+        "name": "rate",
+        "description": "The expected score of an imported fastText classifier.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                imported.label: {
+                    "type": "number",
+                    "minimum": imported.minimum,
+                    "maximum": imported.maximum,
+                    "description": format!("Σ P(label) × score over the fastText labels ({})", imported.mapping),
+                }
+            },
+            "required": [imported.label],
+        }
+    });
+    let config = json!({
+        "type": "model",
+        "input_fields": [imported.input_field],
+        "model": MODEL_FILE,
+        "description": "A fastText classifier imported by `classified train --import-fasttext`; see MODEL_CARD.md.",
+        "imported_from": { "fasttext": imported.source, "labels": imported.mapping },
+    });
+    let mut written = vec![
+        write(&folder.join(MODEL_FILE), imported.model)?,
+        write(&folder.join("function.json"), &pretty(&function))?,
+        write(&folder.join("MODEL_CARD.md"), imported.card.as_bytes())?,
+    ];
+    written.push(write(&folder.join("config.json"), &pretty(&config))?);
+    Ok(written)
+}

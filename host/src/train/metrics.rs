@@ -4,11 +4,11 @@
 //! and for each threshold of the last label, how a "score ≥ t" filter built on the model compares
 //! with the same filter on the LLM's scores. The statistics are `crate::stats`'.
 //!
-//! The model's score is its expected value (what the lens reports); accuracy, F1 and the label
-//! confusion matrices read it as the nearest score value; MAE, Spearman, buckets and thresholds
-//! take it as it is, as a filter on the lens's scores would. An expected value sits between the
-//! values when the model hesitates (a likely 2 with some doubt towards 1 reports 1.9), so each
-//! threshold `t` is also shown at the midpoint below it, which keeps what the nearest value would.
+//! Accuracy, F1 and the label confusion matrices read the model's expected score as the nearest
+//! score value; MAE and Spearman take the expected score as it is (it ranks rows finer than the
+//! values do). Buckets and thresholds take the score the lens reports (the nearest value for an
+//! integer-typed label, else the expected score), as a filter on the lens's scores would. Each
+//! threshold `t` is also shown on the expected score at the midpoint below it.
 
 use super::fit::{Examples, Label};
 use super::model::Model;
@@ -66,7 +66,7 @@ pub struct ThresholdMetrics {
     pub model: Filter,
     /// The midpoint between the value below `threshold` and `threshold`.
     pub midpoint: f64,
-    /// The model's score at or above `midpoint`.
+    /// The model's expected score at or above `midpoint`.
     pub model_at_midpoint: Filter,
     pub baseline: Filter,
 }
@@ -135,6 +135,7 @@ pub fn evaluate(
 
     let mut label_metrics = Vec::new();
     let mut expected_last = Vec::new();
+    let mut reported_last = Vec::new();
     let mut truth_last = Vec::new();
     for (l, label) in labels.iter().enumerate() {
         let values = &label.values;
@@ -162,6 +163,7 @@ pub fn evaluate(
         });
         if l + 1 == labels.len() {
             expected_last = expected.clone();
+            reported_last = predictions.iter().map(|p| p[l].score).collect();
             truth_last = truth.iter().map(|c| values[*c]).collect();
         }
     }
@@ -179,7 +181,7 @@ pub fn evaluate(
         .collect();
     let model_buckets: Vec<String> = predictions
         .iter()
-        .map(|p| bucket(&p.iter().map(|p| p.expected).collect::<Vec<_>>()))
+        .map(|p| bucket(&p.iter().map(|p| p.score).collect::<Vec<_>>()))
         .collect();
     let mut names = bucket_names.to_vec();
     for b in truth_buckets.iter().chain(&model_buckets) {
@@ -218,13 +220,15 @@ pub fn evaluate(
             let (below, t) = (pair[0], pair[1]);
             let midpoint = (below + t) / 2.0;
             let truth: Vec<bool> = truth_last.iter().map(|v| *v >= t).collect();
-            let kept = |at: f64| -> Vec<bool> { expected_last.iter().map(|v| *v >= at).collect() };
+            let kept = |scores: &[f64], at: f64| -> Vec<bool> {
+                scores.iter().map(|v| *v >= at).collect()
+            };
             ThresholdMetrics {
                 threshold: t,
                 llm_kept: truth.iter().filter(|k| **k).count() as f64 / truth.len().max(1) as f64,
-                model: filter(&truth, &kept(t)),
+                model: filter(&truth, &kept(&reported_last, t)),
                 midpoint,
-                model_at_midpoint: filter(&truth, &kept(midpoint)),
+                model_at_midpoint: filter(&truth, &kept(&expected_last, midpoint)),
                 baseline: filter(&truth, &vec![common_last >= t; truth.len()]),
             }
         })
@@ -305,7 +309,7 @@ impl Metrics {
             && !self.thresholds.is_empty()
         {
             out.push_str(&format!(
-                "\nFiltering on `{}` >= t, against the LLM's scores >= t (model at t, and at the midpoint m below t)\n",
+                "\nFiltering on `{}` >= t, against the LLM's scores >= t (model at t, and its expected score at the midpoint m below t)\n",
                 last.label
             ));
             let mut t = table(vec![
@@ -376,7 +380,9 @@ mod tests {
                 values: vec![1.0, 2.0, 3.0],
                 weights: vec![-20.0, 0.0, 20.0],
                 bias: vec![0.0, 1.0, 0.0],
+                nearest: false,
             }],
+            imported: None,
         };
         (model, good, bad)
     }

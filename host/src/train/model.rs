@@ -1,7 +1,9 @@
 //! The classifier and its prediction: the mean of the feature rows of an embedding table (the text's
 //! vector), then, per score label, a softmax over the score values seen in training. A label's
-//! score is the expected value under that softmax, so it moves smoothly between the values and the
-//! lens's bucket rule applies to it unchanged.
+//! expected value under that softmax is the model's estimate; a head that reports the nearest value
+//! (integer-typed labels) rounds it to the nearest score value, so the lens's bucket rule and
+//! "score ≥ t" filters apply to it exactly as to the LLM's scores. An imported fastText model
+//! ([`super::fasttext`]) replaces the text vector with fastText's own and keeps everything else.
 
 use super::features::{self, FeatureConfig};
 
@@ -16,6 +18,10 @@ pub struct Head {
     pub weights: Vec<f32>,
     /// One bias per class.
     pub bias: Vec<f32>,
+    /// Report the value nearest the expected score rather than the expected score itself.
+    /// Integer-typed labels do: an expected 2.8 reads as "almost surely 3", and only a 3 passes
+    /// the bucket rule's "3" or a "≥ 3" filter.
+    pub nearest: bool,
 }
 
 /// A trained model.
@@ -29,6 +35,9 @@ pub struct Model {
     /// `features.buckets` rows of `dim` values.
     pub embeddings: Vec<f32>,
     pub heads: Vec<Head>,
+    /// An imported fastText model computes the text vector (then `features` only describes it and
+    /// `embeddings` is empty).
+    pub imported: Option<std::sync::Arc<super::fasttext::FastText>>,
 }
 
 /// What the model says of one text for one label.
@@ -36,8 +45,10 @@ pub struct Model {
 pub struct Prediction {
     /// Probability of each of the head's `values`.
     pub probabilities: Vec<f64>,
-    /// The expected score, Σ p·value: what the lens reports.
+    /// The expected score, Σ p·value.
     pub expected: f64,
+    /// What the lens reports: `expected`, or the value nearest it for a head that rounds.
+    pub score: f64,
 }
 
 impl Prediction {
@@ -81,6 +92,10 @@ impl Model {
         thread_local! {
             static BUCKETS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        if let Some(imported) = &self.imported {
+            imported.hidden(fields, hidden);
+            return;
+        }
         BUCKETS.with_borrow_mut(|buckets| {
             buckets.clear();
             features::collect(&self.features, fields, buckets);
@@ -120,15 +135,28 @@ impl Model {
             .map(|head| {
                 let mut probabilities = logits(head, hidden);
                 softmax(&mut probabilities);
+                let (low, high) = head
+                    .values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                        (a.min(*v), b.max(*v))
+                    });
+                // Clamped: rounding must not take a sure top score past function.json's maximum.
                 let expected = probabilities
                     .iter()
                     .zip(&head.values)
                     .map(|(p, v)| p * v)
-                    .sum();
-                Prediction {
+                    .sum::<f64>()
+                    .clamp(low, high);
+                let mut prediction = Prediction {
                     probabilities,
                     expected,
+                    score: expected,
+                };
+                if head.nearest {
+                    prediction.score = head.values[prediction.nearest(&head.values)];
                 }
+                prediction
             })
             .collect()
     }
@@ -140,12 +168,9 @@ impl Model {
         self.predict_hidden(&hidden)
     }
 
-    /// The expected score of each label: what the model lens reports for a row.
+    /// The score of each label that the model lens reports for a row.
     pub fn scores(&self, fields: &[&str]) -> Vec<f64> {
-        self.predict(fields)
-            .into_iter()
-            .map(|p| p.expected)
-            .collect()
+        self.predict(fields).into_iter().map(|p| p.score).collect()
     }
 
     pub fn labels(&self) -> Vec<String> {
@@ -213,7 +238,9 @@ pub(crate) mod tests {
                 values: vec![1.0, 2.0, 3.0],
                 weights: vec![-1.0, 0.5, 0.0, 0.0, 1.0, -0.5],
                 bias: vec![0.1, 0.2, 0.0],
+                nearest: false,
             }],
+            imported: None,
         }
     }
 
@@ -231,6 +258,24 @@ pub(crate) mod tests {
             .sum();
         assert!((p.expected - expected).abs() < 1e-12);
         assert!((1.0..=3.0).contains(&p.expected));
+    }
+
+    #[test]
+    fn a_rounding_head_reports_the_value_nearest_the_expectation() {
+        let mut model = tiny();
+        for text in ["some words here", "other text", "", "x y z w"] {
+            model.heads[0].nearest = false;
+            let p = model.predict(&[text])[0].clone();
+            assert_eq!(p.score, p.expected);
+            model.heads[0].nearest = true;
+            let rounded = model.scores(&[text])[0];
+            assert_eq!(rounded, [1.0, 2.0, 3.0][p.nearest(&[1.0, 2.0, 3.0])]);
+            assert!(
+                (rounded - p.expected).abs() <= 0.5,
+                "{rounded} vs {}",
+                p.expected
+            );
+        }
     }
 
     #[test]
