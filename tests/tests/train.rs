@@ -145,6 +145,28 @@ fn rated_rows_train_a_model_lens_that_scores_new_rows_offline() {
     let card = std::fs::read_to_string(folder.join("MODEL_CARD.md")).unwrap();
     assert!(card.contains(LENS) && card.contains("gpt-4") && card.contains("word 1-2-grams"));
 
+    // How well the classifier reproduces the LLM, by `compare`: the source lens (from the cache)
+    // against the model lens (scored here), on the rows it learned from. Nothing is sent.
+    let model_lens = folder.to_string_lossy().into_owned();
+    let pair = format!("{LENS},{model_lens}");
+    let run = ws
+        .run(
+            Some(&server),
+            &["compare", &rows, "text", &pair, "--a", "gpt-4"],
+        )
+        .ok();
+    assert_eq!(server.request_count(), sent, "compare sent a request");
+    let compared: Value = serde_json::from_str(&ws.read("compare.json")).unwrap();
+    let dataset = &compared["datasets"][0];
+    assert_eq!(dataset["both"], 400, "{}", run.stdout);
+    let agreement = &dataset["labels"][0];
+    assert_eq!(agreement["label"], "overall");
+    let (exact, kappa) = (
+        agreement["exact"].as_f64().unwrap(),
+        agreement["kappa"].as_f64().unwrap(),
+    );
+    assert!(exact >= 0.75 && kappa >= 0.7, "{agreement}");
+
     // New rows, no server, no key: the model lens rates them, close to what the LLM would say.
     drop(server);
     let fresh_texts = texts(200, 99);
