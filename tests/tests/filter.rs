@@ -1,12 +1,14 @@
 //! End to end: `classified filter` with the local `heuristic_quality` lens on Parquet, JSON Lines
 //! and CSV, `--min-bucket`, `--min`, `--top`, `--write-rejected`, an LLM lens through the fake
-//! server (with `--max-usd`), and every bad input.
+//! server (with `--max-usd`), a Hub dataset through the loopback Hub emulator, and every bad
+//! input.
 
 mod support;
 
 use arrow_schema::DataType;
 use classified_tests::FakeOpenAi;
 use classified_tests::filter_data::{ids, parquet_dataset, parts, read_batches, strings};
+use classified_tests::hub::{HubEmulator, Repo};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use support::{Workspace, fixture};
@@ -450,6 +452,10 @@ fn every_bad_input_gets_one_sentence_and_exit_2() {
             "filter keeps rows of whole datasets and takes no --max",
         ),
         (
+            &["--split", "train"],
+            "--split is a Hub dataset option and no dataset here is on the Hub",
+        ),
+        (
             &["--part-mb", "0"],
             "--part-mb 0: give a size in megabytes above 0",
         ),
@@ -484,4 +490,110 @@ fn every_bad_input_gets_one_sentence_and_exit_2() {
         "{}",
         run.stderr
     );
+}
+
+/// `classified filter ARGS` against the Hub emulator (offline instead when `hub` is `None`).
+fn filter_hub(ws: &Workspace, hub: Option<&HubEmulator>, args: &[&str]) -> support::Run {
+    let mut full = vec!["filter"];
+    full.extend_from_slice(args);
+    let mut cmd = ws.command(None, &full);
+    match hub {
+        Some(hub) => cmd.env("HF_ENDPOINT", hub.endpoint()),
+        None => cmd.env("HF_HUB_OFFLINE", "1"),
+    };
+    support::Run::from(cmd.output().unwrap())
+}
+
+#[test]
+fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
+    let ws = Workspace::new();
+    let local = parquet_dataset(&ws.path().join("web"), 3, 700, 200);
+    let other = parquet_dataset(&ws.path().join("other"), 1, 300, 100);
+    let mut repo = Repo::dataset("acme/web");
+    for f in 0..3 {
+        repo = repo.lfs_path(
+            &format!("data/train-{f:05}-of-00003.parquet"),
+            local.join(format!("part-{f:03}.parquet")),
+        );
+    }
+    let repo = repo.lfs_path(
+        "data/test-00000-of-00001.parquet",
+        other.join("part-000.parquet"),
+    );
+    let mut hub = HubEmulator::start([repo]);
+    let rule = ["--min-bucket", "Good"];
+
+    let local_out = ws.path().join("local");
+    let mut args = vec![local.to_str().unwrap(), "text", LENS, "--out"];
+    args.push(local_out.to_str().unwrap());
+    args.extend_from_slice(&rule);
+    filter_hub(&ws, None, &args).ok();
+
+    let hub_out = ws.path().join("hub");
+    let hub_args = |out: &str, split: &'static str| {
+        let mut a = vec!["acme/web".to_string(), "text".into(), LENS.into()];
+        a.extend([
+            "--out".into(),
+            out.to_string(),
+            "--split".into(),
+            split.into(),
+        ]);
+        a.extend(rule.iter().map(|s| s.to_string()));
+        a
+    };
+    let args = hub_args(hub_out.to_str().unwrap(), "train");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = filter_hub(&ws, Some(&hub), &args).ok();
+    assert!(
+        run.stderr.contains("downloading 3 file(s)"),
+        "{}",
+        run.stderr
+    );
+    let kept_local = read_batches(&parts(&local_out, "part-"));
+    let kept_hub = read_batches(&parts(&hub_out, "part-"));
+    assert!(!ids(&kept_local).is_empty() && ids(&kept_local).len() < 2100);
+    assert_eq!(kept_hub, kept_local, "the Hub split kept other rows");
+    // Same files, same dataset name (`web`): the same stats, summary.csv and means.csv.
+    assert_eq!(stats(&hub_out), stats(&local_out));
+    for file in ["summary.csv", "means.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(hub_out.join(file)).unwrap(),
+            std::fs::read_to_string(local_out.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+
+    // `--split test` is the other split's file.
+    let test_out = ws.path().join("test");
+    let args = hub_args(test_out.to_str().unwrap(), "test");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    filter_hub(&ws, Some(&hub), &args).ok();
+    assert_eq!(stats(&test_out)["total"]["rows_in"], 300);
+
+    // The split's files are in the Hub cache now: the same command offline gives the same rows.
+    hub.stop();
+    let again = ws.path().join("again");
+    let args = hub_args(again.to_str().unwrap(), "train");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    filter_hub(&ws, None, &args).ok();
+    assert_eq!(read_batches(&parts(&again, "part-")), kept_local);
+
+    // Slices and --stream are refused in one sentence each.
+    for (extra, message) in [
+        (
+            &["--split", "train[:10]"][..],
+            "--split train[:10] is a slice, and filter keeps rows of whole splits",
+        ),
+        (
+            &["--stream"][..],
+            "filter reads every row of a Hub dataset from the Hub cache and takes no --stream",
+        ),
+    ] {
+        let mut args = vec!["acme/web", "text", LENS, "--out", "x"];
+        args.extend_from_slice(extra);
+        let run = filter_hub(&ws, None, &args);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{extra:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
 }
