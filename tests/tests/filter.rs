@@ -597,3 +597,153 @@ fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     }
 }
+
+/// `n` texts of 90 words (shorter ones the pretrain lens skips): filler with good and bad words (of the fake server's grader) mixed in
+/// one of three proportions, so grades spread and a model trained on them has something to learn.
+fn graded_texts(n: usize, seed: u64) -> Vec<String> {
+    use classified_tests::openai::{BAD_WORDS, GOOD_WORDS};
+    use rand::{Rng, SeedableRng};
+    let filler = [
+        "the", "of", "and", "a", "to", "in", "is", "that", "for", "it", "river", "table", "window",
+        "market", "garden", "season",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let good_share = [0.1, 0.5, 0.9][rng.random_range(0..3)];
+            (0..90)
+                .map(|_| match rng.random::<f64>() {
+                    x if x < 0.2 && rng.random::<f64>() < good_share => {
+                        GOOD_WORDS[rng.random_range(0..GOOD_WORDS.len())]
+                    }
+                    x if x < 0.2 => BAD_WORDS[rng.random_range(0..BAD_WORDS.len())],
+                    _ => filler[rng.random_range(0..filler.len())],
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn floats(batches: &[arrow_array::RecordBatch], column: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(column).unwrap();
+            let a = a
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .unwrap();
+            a.values().to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn a_trained_model_lens_filters_by_bucket_and_by_top_percent_offline() {
+    use classified_tests::openai::{graded_arguments, graded_score};
+    use sha2::{Digest, Sha256};
+    let ws = Workspace::new();
+    let write = |name: &str, texts: &[String]| {
+        let path = ws.path().join(name);
+        let lines: Vec<String> = texts
+            .iter()
+            .map(|t| serde_json::json!({ "text": t }).to_string())
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    // Rate rows with the LLM lens on the grading fake server, then train a model lens on them.
+    let server = FakeOpenAi::with_behaviour(|call| {
+        classified_tests::Reply::Arguments(graded_arguments(&call.body))
+    });
+    let rated = write("rated.jsonl", &graded_texts(400, 1));
+    ws.run(
+        Some(&server),
+        &["summary", &rated, "text", "textbook_quality"],
+    )
+    .ok();
+    ws.run(
+        Some(&server),
+        &["train", &rated, "text", "textbook_quality"],
+    )
+    .ok();
+    drop(server);
+    let lens = ws.path().join("lenses/textbook_quality_model");
+    let lens = lens.to_str().unwrap();
+
+    // New rows, no server and no key: the model lens rates every row.
+    let fresh_texts = graded_texts(300, 7);
+    let fresh = write("fresh.jsonl", &fresh_texts);
+    let filter = |out: &str, rule: &[&str]| {
+        let out = ws.path().join(out);
+        let mut args = vec!["filter", &fresh, "text", lens, "--out"];
+        args.push(out.to_str().unwrap());
+        args.push("--write-rejected");
+        args.extend_from_slice(rule);
+        ws.run(None, &args).ok();
+        let kept = read_batches(&parts(&out, "part-"));
+        let rejected = read_batches(&parts(&out.join("rejected"), "part-"));
+        (stats(&out), kept, rejected)
+    };
+    let (s, _, _) = filter("probe", &[]);
+    let model = std::fs::read(ws.path().join("lenses/textbook_quality_model/model.bin")).unwrap();
+    assert_eq!(
+        s["lens"]["checksum"],
+        format!("sha256:{:x}", Sha256::digest(&model)),
+        "stats.json names the model file's checksum"
+    );
+    let buckets: Vec<String> = s["lens"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect();
+    assert!(buckets.len() >= 2, "{buckets:?}");
+
+    // --min-bucket: every kept row's bucket is at least B, every rejected one below; and the kept
+    // rows are the good ones by the grader's measure.
+    let cut = &buckets[buckets.len() - 1];
+    let (s, kept, rejected) = filter("bucket", &["--min-bucket", cut]);
+    let rank = |b: &Option<String>| buckets.iter().position(|x| Some(x) == b.as_ref()).unwrap();
+    assert!(
+        strings(&kept, "bucket")
+            .iter()
+            .all(|b| rank(b) == buckets.len() - 1)
+    );
+    assert!(
+        strings(&rejected, "bucket")
+            .iter()
+            .all(|b| rank(b) < buckets.len() - 1)
+    );
+    let (kept_texts, rejected_texts) = (strings(&kept, "text"), strings(&rejected, "text"));
+    assert_eq!(kept_texts.len() + rejected_texts.len(), 300);
+    assert_eq!(s["total"]["rows_kept"], kept_texts.len());
+    assert!(!kept_texts.is_empty() && !rejected_texts.is_empty());
+    let mean_grade = |texts: &[Option<String>]| {
+        texts
+            .iter()
+            .map(|t| graded_score(t.as_deref().unwrap(), 1, 3) as f64)
+            .sum::<f64>()
+            / texts.len() as f64
+    };
+    assert!(
+        mean_grade(&kept_texts) > mean_grade(&rejected_texts) + 0.5,
+        "kept {} vs rejected {}",
+        mean_grade(&kept_texts),
+        mean_grade(&rejected_texts)
+    );
+
+    // --top 30: at least 90 rows, every kept score at or above the exact threshold, none below.
+    let (s, kept, rejected) = filter("top", &["--top", "30"]);
+    let threshold = s["rule"]["threshold"].as_f64().unwrap();
+    let (kept_scores, rejected_scores) = (floats(&kept, "overall"), floats(&rejected, "overall"));
+    assert!(
+        kept_scores.len() >= 90 && kept_scores.len() < 300,
+        "{}",
+        kept_scores.len()
+    );
+    assert!(kept_scores.iter().all(|&x| x >= threshold));
+    assert!(rejected_scores.iter().all(|&x| x < threshold));
+    assert_eq!(kept_scores.len() + rejected_scores.len(), 300);
+}

@@ -104,9 +104,9 @@ pub fn plan_files(
     let mut stamps = Vec::new();
     for (dataset, files) in datasets.iter().enumerate() {
         let mut first_row = 0;
-        for path in files.iter().cloned() {
-            stamps.push(FileStamp::of(&path)?);
-            let info = batches::inspect(&path, columns)?;
+        for path in files {
+            stamps.push(FileStamp::of(path)?);
+            let info = batches::inspect(path, columns)?;
             units.extend(file_units(dataset, &info, first_row, unit_bytes));
             first_row += info.rows;
         }
