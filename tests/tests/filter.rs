@@ -747,3 +747,68 @@ fn a_trained_model_lens_filters_by_bucket_and_by_top_percent_offline() {
     assert!(rejected_scores.iter().all(|&x| x < threshold));
     assert_eq!(kept_scores.len() + rejected_scores.len(), 300);
 }
+
+/// `text` with ANSI escape sequences removed and carriage returns made line breaks.
+fn plain_lines(text: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(if c == '\r' { '\n' } else { c });
+    }
+    plain.lines().map(|l| l.trim().to_string()).collect()
+}
+
+#[test]
+fn on_a_terminal_filter_draws_its_one_bar_and_not_the_per_lens_bar() {
+    let ws = Workspace::new();
+    let data = parquet_dataset(&ws.path().join("web"), 3, 700, 200);
+    let out = ws.path().join("out");
+    // Bars draw only on a terminal: run it under `script`, which gives it a pseudo-terminal.
+    let line = format!(
+        "'{}' filter '{}' text {LENS} --out '{}' --min-bucket Good",
+        env!("CARGO_BIN_EXE_classified-e2e"),
+        data.display(),
+        out.display()
+    );
+    let template = ws.command(None, &[]);
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(ws.path())
+        .stdin(std::process::Stdio::null());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let output = cmd.output().expect("`script` (util-linux) runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let bars: Vec<String> = plain_lines(&text)
+        .into_iter()
+        .filter(|l| l.contains("/2100 rows"))
+        .collect();
+    assert!(!bars.is_empty(), "no bar drawn: {text}");
+    for bar in &bars {
+        assert!(
+            bar.starts_with("filter "),
+            "a bar that is not filter's: {bar:?}"
+        );
+    }
+    let last = bars.last().expect("checked above");
+    assert!(
+        last.contains("2100/2100 rows") && last.contains("MB/s") && last.contains("kept"),
+        "{last:?}"
+    );
+}

@@ -317,6 +317,8 @@ impl Feeder<'_> {
             &open,
             &mut make_sink,
             cache_only,
+            // One bar per run: filter's own (rows/s, MB/s, kept share, ETA), not the per-lens ones.
+            false,
         ))
         .map(drop)
     }
