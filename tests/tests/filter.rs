@@ -7,7 +7,9 @@ mod support;
 
 use arrow_schema::DataType;
 use classified_tests::FakeOpenAi;
-use classified_tests::filter_data::{ids, parquet_dataset, parts, read_batches, strings};
+use classified_tests::filter_data::{
+    graded_texts, ids, parquet_dataset, parts, read_batches, strings,
+};
 use classified_tests::hub::{HubEmulator, Repo};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -596,33 +598,6 @@ fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
         assert!(run.stderr.contains(message), "{extra:?}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     }
-}
-
-/// `n` texts of 90 words (shorter ones the pretrain lens skips): filler with good and bad words (of the fake server's grader) mixed in
-/// one of three proportions, so grades spread and a model trained on them has something to learn.
-fn graded_texts(n: usize, seed: u64) -> Vec<String> {
-    use classified_tests::openai::{BAD_WORDS, GOOD_WORDS};
-    use rand::{Rng, SeedableRng};
-    let filler = [
-        "the", "of", "and", "a", "to", "in", "is", "that", "for", "it", "river", "table", "window",
-        "market", "garden", "season",
-    ];
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    (0..n)
-        .map(|_| {
-            let good_share = [0.1, 0.5, 0.9][rng.random_range(0..3)];
-            (0..90)
-                .map(|_| match rng.random::<f64>() {
-                    x if x < 0.2 && rng.random::<f64>() < good_share => {
-                        GOOD_WORDS[rng.random_range(0..GOOD_WORDS.len())]
-                    }
-                    x if x < 0.2 => BAD_WORDS[rng.random_range(0..BAD_WORDS.len())],
-                    _ => filler[rng.random_range(0..filler.len())],
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
 }
 
 fn floats(batches: &[arrow_array::RecordBatch], column: &str) -> Vec<f64> {
