@@ -144,11 +144,13 @@ fn main() {
     let mut lenses: Vec<(String, String, &str)> = Vec::new();
     if only.as_deref().is_none_or(|l| l == "model") {
         let folder = model_lens(work.path());
-        // The model lens's buckets, worst first, come from its training: keep its best one.
+        // The model lens's buckets, worst first, come from its training. The bench's prose has few
+        // of the grader's good words, so its best bucket keeps almost nothing: keep the one below,
+        // so writing the kept rows is measured too.
         lenses.push((
             "model".into(),
             folder.to_string_lossy().into_owned(),
-            "best",
+            "second best",
         ));
     }
     if only.as_deref().is_none_or(|l| l == "heuristic_quality") {
@@ -162,7 +164,7 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (label, lens, bucket) in lenses {
         let bucket = match bucket {
-            "best" => best_bucket(&lens, work.path()),
+            "second best" => second_best_bucket(&lens, work.path()),
             b => b.to_string(),
         };
         let args = |out: &Path, shard: Option<&str>| -> Vec<String> {
@@ -236,8 +238,9 @@ fn kept(dir: &Path) -> u64 {
     stats(dir)["total"]["rows_kept"].as_u64().unwrap()
 }
 
-/// The best bucket of `lens`, from `stats.json` of a filter over the 400 rows it was trained on.
-fn best_bucket(lens: &str, work: &Path) -> String {
+/// The second best bucket of `lens`, from `stats.json` of a filter over the 400 rows it was
+/// trained on.
+fn second_best_bucket(lens: &str, work: &Path) -> String {
     let out = work.join("probe");
     let file = work.join("rated.jsonl");
     let run = Command::new(env!("CARGO_BIN_EXE_classified-e2e"))
@@ -252,12 +255,6 @@ fn best_bucket(lens: &str, work: &Path) -> String {
         String::from_utf8_lossy(&run.stderr)
     );
     let buckets = stats(&out)["lens"]["buckets"].clone();
-    buckets
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_string()
+    let buckets = buckets.as_array().unwrap();
+    buckets[buckets.len() - 2].as_str().unwrap().to_string()
 }
