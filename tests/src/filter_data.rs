@@ -135,3 +135,30 @@ pub fn strings(batches: &[RecordBatch], column: &str) -> Vec<Option<String>> {
         })
         .collect()
 }
+
+/// `n` texts of 90 words (shorter ones the pretrain lens skips): filler with good and bad words (of the fake server's grader) mixed in
+/// one of three proportions, so grades spread and a model trained on them has something to learn.
+pub fn graded_texts(n: usize, seed: u64) -> Vec<String> {
+    use crate::openai::{BAD_WORDS, GOOD_WORDS};
+    use rand::{Rng, SeedableRng};
+    let filler = [
+        "the", "of", "and", "a", "to", "in", "is", "that", "for", "it", "river", "table", "window",
+        "market", "garden", "season",
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let good_share = [0.1, 0.5, 0.9][rng.random_range(0..3)];
+            (0..90)
+                .map(|_| match rng.random::<f64>() {
+                    x if x < 0.2 && rng.random::<f64>() < good_share => {
+                        GOOD_WORDS[rng.random_range(0..GOOD_WORDS.len())]
+                    }
+                    x if x < 0.2 => BAD_WORDS[rng.random_range(0..BAD_WORDS.len())],
+                    _ => filler[rng.random_range(0..filler.len())],
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}

@@ -1,12 +1,16 @@
 //! End to end: `classified filter` with the local `heuristic_quality` lens on Parquet, JSON Lines
 //! and CSV, `--min-bucket`, `--min`, `--top`, `--write-rejected`, an LLM lens through the fake
-//! server (with `--max-usd`), and every bad input.
+//! server (with `--max-usd`), a Hub dataset through the loopback Hub emulator, and every bad
+//! input.
 
 mod support;
 
 use arrow_schema::DataType;
 use classified_tests::FakeOpenAi;
-use classified_tests::filter_data::{ids, parquet_dataset, parts, read_batches, strings};
+use classified_tests::filter_data::{
+    graded_texts, ids, parquet_dataset, parts, read_batches, strings,
+};
+use classified_tests::hub::{HubEmulator, Repo};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use support::{Workspace, fixture};
@@ -450,6 +454,10 @@ fn every_bad_input_gets_one_sentence_and_exit_2() {
             "filter keeps rows of whole datasets and takes no --max",
         ),
         (
+            &["--split", "train"],
+            "--split is a Hub dataset option and no dataset here is on the Hub",
+        ),
+        (
             &["--part-mb", "0"],
             "--part-mb 0: give a size in megabytes above 0",
         ),
@@ -483,5 +491,299 @@ fn every_bad_input_gets_one_sentence_and_exit_2() {
         run.code == 2 && run.stderr.contains("filter takes one LENS"),
         "{}",
         run.stderr
+    );
+}
+
+/// `classified filter ARGS` against the Hub emulator (offline instead when `hub` is `None`).
+fn filter_hub(ws: &Workspace, hub: Option<&HubEmulator>, args: &[&str]) -> support::Run {
+    let mut full = vec!["filter"];
+    full.extend_from_slice(args);
+    let mut cmd = ws.command(None, &full);
+    match hub {
+        Some(hub) => cmd.env("HF_ENDPOINT", hub.endpoint()),
+        None => cmd.env("HF_HUB_OFFLINE", "1"),
+    };
+    support::Run::from(cmd.output().unwrap())
+}
+
+#[test]
+fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
+    let ws = Workspace::new();
+    let local = parquet_dataset(&ws.path().join("web"), 3, 700, 200);
+    let other = parquet_dataset(&ws.path().join("other"), 1, 300, 100);
+    let mut repo = Repo::dataset("acme/web");
+    for f in 0..3 {
+        repo = repo.lfs_path(
+            &format!("data/train-{f:05}-of-00003.parquet"),
+            local.join(format!("part-{f:03}.parquet")),
+        );
+    }
+    let repo = repo.lfs_path(
+        "data/test-00000-of-00001.parquet",
+        other.join("part-000.parquet"),
+    );
+    let mut hub = HubEmulator::start([repo]);
+    let rule = ["--min-bucket", "Good"];
+
+    let local_out = ws.path().join("local");
+    let mut args = vec![local.to_str().unwrap(), "text", LENS, "--out"];
+    args.push(local_out.to_str().unwrap());
+    args.extend_from_slice(&rule);
+    filter_hub(&ws, None, &args).ok();
+
+    let hub_out = ws.path().join("hub");
+    let hub_args = |out: &str, split: &'static str| {
+        let mut a = vec!["acme/web".to_string(), "text".into(), LENS.into()];
+        a.extend([
+            "--out".into(),
+            out.to_string(),
+            "--split".into(),
+            split.into(),
+        ]);
+        a.extend(rule.iter().map(|s| s.to_string()));
+        a
+    };
+    let args = hub_args(hub_out.to_str().unwrap(), "train");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = filter_hub(&ws, Some(&hub), &args).ok();
+    assert!(
+        run.stderr.contains("downloading 3 file(s)"),
+        "{}",
+        run.stderr
+    );
+    let kept_local = read_batches(&parts(&local_out, "part-"));
+    let kept_hub = read_batches(&parts(&hub_out, "part-"));
+    assert!(!ids(&kept_local).is_empty() && ids(&kept_local).len() < 2100);
+    assert_eq!(kept_hub, kept_local, "the Hub split kept other rows");
+    // Same files, same dataset name (`web`): the same stats, summary.csv and means.csv.
+    assert_eq!(stats(&hub_out), stats(&local_out));
+    for file in ["summary.csv", "means.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(hub_out.join(file)).unwrap(),
+            std::fs::read_to_string(local_out.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+
+    // `--split test` is the other split's file.
+    let test_out = ws.path().join("test");
+    let args = hub_args(test_out.to_str().unwrap(), "test");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    filter_hub(&ws, Some(&hub), &args).ok();
+    assert_eq!(stats(&test_out)["total"]["rows_in"], 300);
+
+    // The split's files are in the Hub cache now: the same command offline gives the same rows.
+    hub.stop();
+    let again = ws.path().join("again");
+    let args = hub_args(again.to_str().unwrap(), "train");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    filter_hub(&ws, None, &args).ok();
+    assert_eq!(read_batches(&parts(&again, "part-")), kept_local);
+
+    // Slices and --stream are refused in one sentence each.
+    for (extra, message) in [
+        (
+            &["--split", "train[:10]"][..],
+            "--split train[:10] is a slice, and filter keeps rows of whole splits",
+        ),
+        (
+            &["--stream"][..],
+            "filter reads every row of a Hub dataset from the Hub cache and takes no --stream",
+        ),
+    ] {
+        let mut args = vec!["acme/web", "text", LENS, "--out", "x"];
+        args.extend_from_slice(extra);
+        let run = filter_hub(&ws, None, &args);
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{extra:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+fn floats(batches: &[arrow_array::RecordBatch], column: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column_by_name(column).unwrap();
+            let a = a
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .unwrap();
+            a.values().to_vec()
+        })
+        .collect()
+}
+
+#[test]
+fn a_trained_model_lens_filters_by_bucket_and_by_top_percent_offline() {
+    use classified_tests::openai::{graded_arguments, graded_score};
+    use sha2::{Digest, Sha256};
+    let ws = Workspace::new();
+    let write = |name: &str, texts: &[String]| {
+        let path = ws.path().join(name);
+        let lines: Vec<String> = texts
+            .iter()
+            .map(|t| serde_json::json!({ "text": t }).to_string())
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    // Rate rows with the LLM lens on the grading fake server, then train a model lens on them.
+    let server = FakeOpenAi::with_behaviour(|call| {
+        classified_tests::Reply::Arguments(graded_arguments(&call.body))
+    });
+    let rated = write("rated.jsonl", &graded_texts(400, 1));
+    ws.run(
+        Some(&server),
+        &["summary", &rated, "text", "textbook_quality"],
+    )
+    .ok();
+    ws.run(
+        Some(&server),
+        &["train", &rated, "text", "textbook_quality"],
+    )
+    .ok();
+    drop(server);
+    let lens = ws.path().join("lenses/textbook_quality_model");
+    let lens = lens.to_str().unwrap();
+
+    // New rows, no server and no key: the model lens rates every row.
+    let fresh_texts = graded_texts(300, 7);
+    let fresh = write("fresh.jsonl", &fresh_texts);
+    let filter = |out: &str, rule: &[&str]| {
+        let out = ws.path().join(out);
+        let mut args = vec!["filter", &fresh, "text", lens, "--out"];
+        args.push(out.to_str().unwrap());
+        args.push("--write-rejected");
+        args.extend_from_slice(rule);
+        ws.run(None, &args).ok();
+        let kept = read_batches(&parts(&out, "part-"));
+        let rejected = read_batches(&parts(&out.join("rejected"), "part-"));
+        (stats(&out), kept, rejected)
+    };
+    let (s, _, _) = filter("probe", &[]);
+    let model = std::fs::read(ws.path().join("lenses/textbook_quality_model/model.bin")).unwrap();
+    assert_eq!(
+        s["lens"]["checksum"],
+        format!("sha256:{:x}", Sha256::digest(&model)),
+        "stats.json names the model file's checksum"
+    );
+    let buckets: Vec<String> = s["lens"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect();
+    assert!(buckets.len() >= 2, "{buckets:?}");
+
+    // --min-bucket: every kept row's bucket is at least B, every rejected one below; and the kept
+    // rows are the good ones by the grader's measure.
+    let cut = &buckets[buckets.len() - 1];
+    let (s, kept, rejected) = filter("bucket", &["--min-bucket", cut]);
+    let rank = |b: &Option<String>| buckets.iter().position(|x| Some(x) == b.as_ref()).unwrap();
+    assert!(
+        strings(&kept, "bucket")
+            .iter()
+            .all(|b| rank(b) == buckets.len() - 1)
+    );
+    assert!(
+        strings(&rejected, "bucket")
+            .iter()
+            .all(|b| rank(b) < buckets.len() - 1)
+    );
+    let (kept_texts, rejected_texts) = (strings(&kept, "text"), strings(&rejected, "text"));
+    assert_eq!(kept_texts.len() + rejected_texts.len(), 300);
+    assert_eq!(s["total"]["rows_kept"], kept_texts.len());
+    assert!(!kept_texts.is_empty() && !rejected_texts.is_empty());
+    let mean_grade = |texts: &[Option<String>]| {
+        texts
+            .iter()
+            .map(|t| graded_score(t.as_deref().unwrap(), 1, 3) as f64)
+            .sum::<f64>()
+            / texts.len() as f64
+    };
+    assert!(
+        mean_grade(&kept_texts) > mean_grade(&rejected_texts) + 0.5,
+        "kept {} vs rejected {}",
+        mean_grade(&kept_texts),
+        mean_grade(&rejected_texts)
+    );
+
+    // --top 30: at least 90 rows, every kept score at or above the exact threshold, none below.
+    let (s, kept, rejected) = filter("top", &["--top", "30"]);
+    let threshold = s["rule"]["threshold"].as_f64().unwrap();
+    let (kept_scores, rejected_scores) = (floats(&kept, "overall"), floats(&rejected, "overall"));
+    assert!(
+        kept_scores.len() >= 90 && kept_scores.len() < 300,
+        "{}",
+        kept_scores.len()
+    );
+    assert!(kept_scores.iter().all(|&x| x >= threshold));
+    assert!(rejected_scores.iter().all(|&x| x < threshold));
+    assert_eq!(kept_scores.len() + rejected_scores.len(), 300);
+}
+
+/// `text` with ANSI escape sequences removed and carriage returns made line breaks.
+fn plain_lines(text: &str) -> Vec<String> {
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        plain.push(if c == '\r' { '\n' } else { c });
+    }
+    plain.lines().map(|l| l.trim().to_string()).collect()
+}
+
+#[test]
+fn on_a_terminal_filter_draws_its_one_bar_and_not_the_per_lens_bar() {
+    let ws = Workspace::new();
+    let data = parquet_dataset(&ws.path().join("web"), 3, 700, 200);
+    let out = ws.path().join("out");
+    // Bars draw only on a terminal: run it under `script`, which gives it a pseudo-terminal.
+    let line = format!(
+        "'{}' filter '{}' text {LENS} --out '{}' --min-bucket Good",
+        env!("CARGO_BIN_EXE_classified-e2e"),
+        data.display(),
+        out.display()
+    );
+    let template = ws.command(None, &[]);
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .current_dir(ws.path())
+        .stdin(std::process::Stdio::null());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let output = cmd.output().expect("`script` (util-linux) runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let bars: Vec<String> = plain_lines(&text)
+        .into_iter()
+        .filter(|l| l.contains("/2100 rows"))
+        .collect();
+    assert!(!bars.is_empty(), "no bar drawn: {text}");
+    for bar in &bars {
+        assert!(
+            bar.starts_with("filter "),
+            "a bar that is not filter's: {bar:?}"
+        );
+    }
+    let last = bars.last().expect("checked above");
+    assert!(
+        last.contains("2100/2100 rows") && last.contains("MB/s") && last.contains("kept"),
+        "{last:?}"
     );
 }

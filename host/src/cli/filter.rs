@@ -146,17 +146,6 @@ impl FilterArgs {
                 "filter keeps rows of whole datasets and takes no --max; rate a sample with `classified summary --max N`".into(),
             ));
         }
-        let hub_flags = [
-            ("--split", self.input.split.is_some()),
-            ("--config", self.input.config.is_some()),
-            ("--revision", self.input.revision.is_some()),
-            ("--stream", self.input.stream),
-        ];
-        if let Some((flag, _)) = hub_flags.iter().find(|(_, given)| *given) {
-            return Err(Error::Usage(format!(
-                "filter reads local files and takes no {flag} (a Hub dataset option); download the split first and point at its files"
-            )));
-        }
         let selection = self.input.validate(&mut settings)?;
         if selection.lenses.len() != 1 {
             return Err(Error::Usage(format!(

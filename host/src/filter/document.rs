@@ -20,17 +20,25 @@ pub struct LensInfo {
     pub labels: Vec<String>,
     /// Bucket names, worst first.
     pub buckets: Vec<String>,
-    /// sha256 of the lens's component (its model file), or of its prompts and function when it
-    /// has none: a changed lens changes this.
+    /// sha256 of the lens's component, or of a model lens's `model.bin`, or of its prompts and
+    /// function when it has neither: a changed lens changes this.
     pub checksum: String,
 }
 
 impl LensInfo {
     pub fn new(lens: &Lens, buckets: Vec<String>) -> LensInfo {
         let mut hash = Sha256::new();
-        match &lens.component {
-            Some(component) => hash.update(component.bytes.as_slice()),
-            None => {
+        // A model lens's classifier file, read back from its folder: the loaded model keeps no bytes.
+        let model_bytes = match (&lens.model, &lens.source) {
+            (Some(model), crate::lens::LensSource::Dir(dir)) => {
+                std::fs::read(dir.join(&model.name)).ok()
+            }
+            _ => None,
+        };
+        match (&lens.component, model_bytes) {
+            (Some(component), _) => hash.update(component.bytes.as_slice()),
+            (None, Some(bytes)) => hash.update(&bytes),
+            (None, None) => {
                 hash.update(lens.system_template.as_bytes());
                 hash.update(lens.prompt_template.as_bytes());
                 hash.update(lens.function.to_string().as_bytes());

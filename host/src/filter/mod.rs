@@ -11,6 +11,7 @@ pub mod compact;
 pub mod document;
 mod exact_sum;
 pub mod feed;
+mod inputs;
 mod output;
 pub mod parts;
 mod progress;
@@ -71,18 +72,9 @@ pub enum Filtered {
 pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
     let out = config.run.settings.data_dir.clone();
     let selection = &config.run.selection;
-    if let Some(hub) = selection
-        .datasets
-        .iter()
-        .find(|d| crate::input::is_hub_reference(d))
-    {
-        return Err(Error::Usage(format!(
-            "{} is not a local file or folder: filter reads local Parquet, Arrow, JSON Lines and CSV files (download a Hub dataset first, e.g. with `huggingface-cli download --repo-type dataset`)",
-            hub.display()
-        )));
-    }
+    let files = inputs::files(selection, &config.run.settings)?;
     let lens = selection.lenses[0].clone();
-    let (units, stamps) = units::plan(&selection.datasets, &selection.columns, config.unit_bytes)?;
+    let (units, stamps) = units::plan_files(&files, &selection.columns, config.unit_bytes)?;
     let range = match config.shard {
         Some(s) => units::deal(&units, s.index, s.count),
         None => 0..units.len(),
@@ -254,6 +246,9 @@ fn identity(config: &FilterConfig, lens: &LensInfo) -> serde_json::Value {
         "command": "filter",
         "datasets": s.datasets,
         "columns": s.columns,
+        "split": s.split,
+        "hub_config": s.hub.config,
+        "revision": s.hub.revision,
         "lens": lens,
         "min_bucket": config.min_bucket,
         "min": config.min,
@@ -322,6 +317,8 @@ impl Feeder<'_> {
             &open,
             &mut make_sink,
             cache_only,
+            // One bar per run: filter's own (rows/s, MB/s, kept share, ETA), not the per-lens ones.
+            false,
         ))
         .map(drop)
     }

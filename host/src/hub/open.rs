@@ -11,7 +11,7 @@ use crate::data::{self, Dataset, Sample, Source};
 use crate::error::Error;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
@@ -108,6 +108,45 @@ pub fn open(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Dataset, Err
         total_rows: rows.1,
         rows: rows.0,
     })
+}
+
+/// Every file of a whole split (or of `train+test`, in the order asked), downloaded into the Hub
+/// cache (or taken from it offline), as local paths in file order: for `filter`, which reads every
+/// row of every file by record batches and cuts big Parquet files into row-group units. Slices
+/// (`train[:1000]`) are refused: `filter` keeps rows of whole splits. Blocking: call it inside the
+/// runtime, off its async threads.
+pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Vec<PathBuf>, Error> {
+    let handle = Handle::current();
+    let dataset = DatasetRef::parse(reference).map_err(layout_error)?;
+    let split_text = req.split.unwrap_or("train");
+    let spec = SplitSpec::parse(split_text).map_err(layout_error)?;
+    if spec
+        .parts()
+        .iter()
+        .any(|p| p.rows_without_total() != Some((0, None)))
+    {
+        return Err(HubError::Layout(format!(
+            "--split {split_text} is a slice, and filter keeps rows of whole splits; give the split's name (e.g. --split train)"
+        ))
+        .into());
+    }
+    let selection = handle.block_on(select(hub, &dataset, req, &spec))?;
+    let mut paths = Vec::new();
+    for (_, files) in &selection.splits {
+        let wanted: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+        if !hub.offline() {
+            let bytes: u64 = files.iter().map(|f| f.size).sum();
+            eprintln!(
+                "downloading {} file(s) ({}) of {} into the Hub cache {} (files already there are not fetched again)",
+                wanted.len(),
+                human_bytes(bytes),
+                selection.repo,
+                hub.settings.cache_dir.display()
+            );
+        }
+        paths.extend(handle.block_on(hub.fetch_all(&selection.repo, &selection.sha, &wanted))?);
+    }
+    Ok(paths)
 }
 
 use crate::data::Rows;

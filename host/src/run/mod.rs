@@ -51,12 +51,14 @@ pub type Opener<'o> = dyn Fn(usize) -> Result<Dataset, Error> + Send + Sync + 'o
 /// `filter`: rate the rows `open` gives for each dataset of the selection, each dataset × lens's
 /// outcomes to the sink `make_sink` makes; write nothing else. Live (the estimate, `--max-usd`, the
 /// scheduler, as `summary` runs), or, with `cache_only`, from the cache alone (a row the cache
-/// cannot answer fails as unrated).
+/// cannot answer fails as unrated). `bars`: draw the per-lens bars (false when the caller draws
+/// its own, as `filter` does: one bar per run).
 pub async fn run_opened(
     config: &RunConfig,
     open: &Opener<'_>,
     make_sink: &mut SinkFactory<'_>,
     cache_only: bool,
+    bars: bool,
 ) -> Result<RunReport, Error> {
     let cache_use = match cache_only {
         true => CacheUse::MustExist,
@@ -64,6 +66,7 @@ pub async fn run_opened(
     };
     let mut run = Run::new(config, cache_use)?;
     run.opener = Some(open);
+    run.bars = bars;
     if !cache_only {
         return run.live_into(Some(make_sink)).await;
     }
@@ -133,6 +136,8 @@ struct Run<'a> {
     columns: Arc<Vec<String>>,
     /// Opens the datasets instead of `datasets::open` (`filter`).
     opener: Option<&'a Opener<'a>>,
+    /// Draw the per-lens progress bars of the rating pass.
+    bars: bool,
 }
 
 impl<'a> Run<'a> {
@@ -182,6 +187,7 @@ impl<'a> Run<'a> {
             needs_model: config.selection.lenses.iter().any(|l| l.kind.asks_model()),
             columns: Arc::new(config.selection.columns.clone()),
             opener: None,
+            bars: true,
         })
     }
 
@@ -400,7 +406,7 @@ impl<'a> Run<'a> {
                 .map(|run| make_sink(&name, &run.lens))
                 .collect::<Result<Vec<_>, Error>>()?;
             let (tallies, written) =
-                pass::rate_rows(&self.pass(&name, &services, true), dataset, sinks).await?;
+                pass::rate_rows(&self.pass(&name, &services, self.bars), dataset, sinks).await?;
             report.tallies.extend(tallies);
             report.files.extend(written);
         }

@@ -168,6 +168,7 @@ fn run_shard(mut config: RunConfig, spec: ShardSpec) -> Result<Option<PathBuf>, 
         &open,
         &mut make_sink,
         false,
+        true,
     ))?;
     let counted = std::mem::take(&mut *counted.lock().expect("never poisoned"));
     let marker = Marker {

@@ -87,13 +87,26 @@ pub fn plan(
     columns: &[String],
     unit_bytes: u64,
 ) -> Result<(Vec<Unit>, Vec<FileStamp>), Error> {
+    let files = datasets
+        .iter()
+        .map(|d| files_of(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    plan_files(&files, columns, unit_bytes)
+}
+
+/// [`plan`] over each dataset's files, already listed (a folder's files, or a Hub split's).
+pub fn plan_files(
+    datasets: &[Vec<PathBuf>],
+    columns: &[String],
+    unit_bytes: u64,
+) -> Result<(Vec<Unit>, Vec<FileStamp>), Error> {
     let mut units = Vec::new();
     let mut stamps = Vec::new();
-    for (dataset, arg) in datasets.iter().enumerate() {
+    for (dataset, files) in datasets.iter().enumerate() {
         let mut first_row = 0;
-        for path in files_of(arg)? {
-            stamps.push(FileStamp::of(&path)?);
-            let info = batches::inspect(&path, columns)?;
+        for path in files {
+            stamps.push(FileStamp::of(path)?);
+            let info = batches::inspect(path, columns)?;
             units.extend(file_units(dataset, &info, first_row, unit_bytes));
             first_row += info.rows;
         }
