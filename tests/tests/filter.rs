@@ -488,7 +488,7 @@ fn every_bad_input_gets_one_sentence_and_exit_2() {
         ],
     );
     assert!(
-        run.code == 2 && run.stderr.contains("filter takes one LENS"),
+        run.code == 2 && run.stderr.contains("filter takes one LENS at a time"),
         "{}",
         run.stderr
     );
@@ -664,9 +664,15 @@ fn a_trained_model_lens_filters_by_bucket_and_by_top_percent_offline() {
     let (s, _, _) = filter("probe", &[]);
     let model = std::fs::read(ws.path().join("lenses/textbook_quality_model/model.bin")).unwrap();
     assert_eq!(
-        s["lens"]["checksum"],
+        s["lens"]["model_sha256"],
         format!("sha256:{:x}", Sha256::digest(&model)),
         "stats.json names the model file's checksum"
+    );
+    assert!(
+        s["lens"]["checksum"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
     );
     let buckets: Vec<String> = s["lens"]["buckets"]
         .as_array()

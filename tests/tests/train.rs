@@ -450,7 +450,10 @@ fn bad_arguments_are_one_sentence_each() {
     let ws = Workspace::new();
     let rows = write_rows(&ws, "rows.jsonl", &texts(10, 1));
     let cases: &[(&[&str], &str)] = &[
-        (&["textbook_quality,learning_value"], "one lens at a time"),
+        (
+            &["textbook_quality,learning_value"],
+            "takes one LENS at a time",
+        ),
         (&["heuristic_quality"], "local lens"),
         (&[LENS, "--holdout", "0"], "--holdout 0 must be"),
         (&[LENS, "--holdout", "0.9"], "--holdout 0.9 must be"),

@@ -1,6 +1,6 @@
 //! Arguments of `filter`, `merge` and `launch`, and their checks into typed configs.
 
-use super::{InputArgs, ModelArgs, require_api_key};
+use super::{InputArgs, ModelArgs, one_lens, require_api_key};
 use crate::config::{RunConfig, RunMode};
 use crate::data::Sample;
 use crate::error::Error;
@@ -147,18 +147,7 @@ impl FilterArgs {
             ));
         }
         let selection = self.input.validate(&mut settings)?;
-        if selection.lenses.len() != 1 {
-            return Err(Error::Usage(format!(
-                "filter takes one LENS, not {} ({}); run it once per lens",
-                selection.lenses.len(),
-                selection
-                    .lenses
-                    .iter()
-                    .map(|l| l.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        one_lens(&selection, "filter")?;
         debug_assert_eq!(selection.sample, Sample::All);
         let model = self.model.validate(&mut settings)?;
         require_api_key(&selection, &settings)?;

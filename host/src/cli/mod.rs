@@ -3,7 +3,7 @@
 
 mod validate;
 
-pub use validate::{ModelChoice, require_api_key};
+pub use validate::{ModelChoice, one_lens, require_api_key};
 
 pub mod filter;
 pub mod lenses;

@@ -1,6 +1,6 @@
 //! The clap types of `classified train`, and their check into a [`TrainConfig`].
 
-use super::InputArgs;
+use super::{InputArgs, one_lens};
 use crate::config::{RunConfig, RunMode};
 use crate::error::Error;
 use crate::settings::Settings;
@@ -100,19 +100,7 @@ impl TrainArgs {
         }
         let seed = self.input.seed;
         let selection = self.input.validate(&mut settings)?;
-        if selection.lenses.len() != 1 {
-            return Err(Error::Usage(format!(
-                "train learns one lens at a time, but {} were given ({}); name one LENS",
-                selection.lenses.len(),
-                selection
-                    .lenses
-                    .iter()
-                    .map(|l| l.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        let lens = &selection.lenses[0];
+        let lens = one_lens(&selection, "train")?;
         if !lens.kind.asks_model() {
             return Err(Error::Usage(format!(
                 "lens `{}` is a {} lens, which scores rows without a chat model; train learns from an LLM lens's cached ratings (pretrain or instruct)",

@@ -148,6 +148,26 @@ impl ModelArgs {
     }
 }
 
+/// The one lens a command that takes a single LENS (`train`, `filter`) was given, or one sentence
+/// naming the lenses it got.
+pub fn one_lens<'s>(
+    selection: &'s Selection,
+    command: &str,
+) -> Result<&'s crate::lens::Lens, Error> {
+    match selection.lenses.as_slice() {
+        [lens] => Ok(lens),
+        lenses => Err(Error::Usage(format!(
+            "{command} takes one LENS at a time, not {} ({}); run it once per lens",
+            lenses.len(),
+            lenses
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 /// A run that will ask a model needs a key, unless it talks to a server that wants none.
 pub fn require_api_key(selection: &Selection, settings: &Settings) -> Result<(), Error> {
     let needs_model = selection.lenses.iter().any(|l| l.kind.asks_model());

@@ -8,7 +8,6 @@ use crate::error::Error;
 use crate::lens::Lens;
 use crate::report::{AtomicFile, Tally};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,35 +19,22 @@ pub struct LensInfo {
     pub labels: Vec<String>,
     /// Bucket names, worst first.
     pub buckets: Vec<String>,
-    /// sha256 of the lens's component, or of a model lens's `model.bin`, or of its prompts and
-    /// function when it has neither: a changed lens changes this.
+    /// The lens's checksum (`Lens::checksum`: prompts, function, config, component, model file):
+    /// a changed lens changes this.
     pub checksum: String,
+    /// A model lens's `model.bin`: `sha256:` and the hex sha256 of the file, as `sha256sum` prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_sha256: Option<String>,
 }
 
 impl LensInfo {
     pub fn new(lens: &Lens, buckets: Vec<String>) -> LensInfo {
-        let mut hash = Sha256::new();
-        // A model lens's classifier file, read back from its folder: the loaded model keeps no bytes.
-        let model_bytes = match (&lens.model, &lens.source) {
-            (Some(model), crate::lens::LensSource::Dir(dir)) => {
-                std::fs::read(dir.join(&model.name)).ok()
-            }
-            _ => None,
-        };
-        match (&lens.component, model_bytes) {
-            (Some(component), _) => hash.update(component.bytes.as_slice()),
-            (None, Some(bytes)) => hash.update(&bytes),
-            (None, None) => {
-                hash.update(lens.system_template.as_bytes());
-                hash.update(lens.prompt_template.as_bytes());
-                hash.update(lens.function.to_string().as_bytes());
-            }
-        }
         LensInfo {
             name: lens.name.clone(),
             labels: lens.score_labels.clone(),
             buckets,
-            checksum: format!("sha256:{:x}", hash.finalize()),
+            checksum: lens.checksum(),
+            model_sha256: lens.model.as_ref().map(|m| format!("sha256:{}", m.sha256)),
         }
     }
 }
