@@ -171,11 +171,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_user_lens_wins_over_the_builtin_of_the_same_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let lens = dir.path().join("textbook_quality");
-        std::fs::create_dir(&lens).unwrap();
+    /// A one-field instruct lens whose one score is `mine`, in folder `lens`.
+    fn write_instruct_lens(lens: &std::path::Path) {
+        std::fs::create_dir(lens).unwrap();
         std::fs::write(
             lens.join("config.json"),
             r#"{"input_fields": ["text"], "type": "instruct"}"#,
@@ -188,6 +186,13 @@ mod tests {
             r#"{"name": "f", "parameters": {"type": "object", "properties": {"mine": {"type": "integer"}}, "required": ["mine"]}}"#,
         )
         .unwrap();
+    }
+
+    #[test]
+    fn a_user_lens_wins_over_the_builtin_of_the_same_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let lens = dir.path().join("textbook_quality");
+        write_instruct_lens(&lens);
         let catalog = Catalog::new(vec![dir.path().to_path_buf()]);
         let got = catalog.get("textbook_quality").unwrap();
         assert_eq!(got.score_labels, ["mine"]);
@@ -203,19 +208,7 @@ mod tests {
     fn a_folder_path_is_named_after_its_folder_and_names_still_win() {
         let dir = tempfile::tempdir().unwrap();
         let lens = dir.path().join("my_lens");
-        std::fs::create_dir(&lens).unwrap();
-        std::fs::write(
-            lens.join("config.json"),
-            r#"{"input_fields": ["text"], "type": "instruct"}"#,
-        )
-        .unwrap();
-        std::fs::write(lens.join("system.jinja"), "s").unwrap();
-        std::fs::write(lens.join("prompt.jinja"), "{{ text }}").unwrap();
-        std::fs::write(
-            lens.join("function.json"),
-            r#"{"name": "f", "parameters": {"type": "object", "properties": {"mine": {"type": "integer"}}, "required": ["mine"]}}"#,
-        )
-        .unwrap();
+        write_instruct_lens(&lens);
         // (A bare word is relative to the working directory: host/tests/scaffold.rs runs
         // `lenses check my_lens` and `check .` in a folder of their own.)
         let catalog = Catalog::default();

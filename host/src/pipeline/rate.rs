@@ -213,35 +213,25 @@ impl LensRun {
         !self.lens.kind.asks_model()
     }
 
-    /// Rate several rows (row number, and its fields or why it is skipped), in order. A local
-    /// lens scores them all in one hand-off to a component thread, which costs more than scoring a
-    /// short row; other lenses rate them concurrently, as their prompts wait on the network.
-    pub async fn rate_many(
-        &self,
-        services: &Services,
-        rows: Vec<(u64, Result<Inputs, String>)>,
-    ) -> Result<Vec<RowOutcome>, Error> {
-        if self.scores_locally() {
-            let stages = self.stages.clone();
-            return Ok(stage(&self.stages, move || {
-                rows.into_iter()
-                    .map(|(index, fields)| match fields {
-                        Ok(fields) => local_row(&*stages, index, fields),
-                        Err(reason) => RowOutcome::skipped(index, reason),
-                    })
-                    .collect()
-            })
-            .await);
-        }
-        let rated =
-            futures_util::future::join_all(rows.into_iter().map(|(index, fields)| async move {
-                match fields {
-                    Ok(fields) => self.rate(services, index, fields).await,
-                    Err(reason) => Ok(RowOutcome::skipped(index, reason)),
-                }
-            }))
-            .await;
-        rated.into_iter().collect()
+    /// Rate several rows of a lens that scores locally (row number, and its fields or why it is
+    /// skipped), in order, in one hand-off to a component thread: the hand-off costs more than
+    /// scoring a short row. (A lens that asks a model rates row by row, with [`LensRun::rate`].)
+    pub async fn rate_local(&self, rows: Vec<(u64, Result<Inputs, String>)>) -> Vec<RowOutcome> {
+        debug_assert!(
+            self.scores_locally(),
+            "lens `{}` asks a model",
+            self.lens.name
+        );
+        let stages = self.stages.clone();
+        stage(&self.stages, move || {
+            rows.into_iter()
+                .map(|(index, fields)| match fields {
+                    Ok(fields) => local_row(&*stages, index, fields),
+                    Err(reason) => RowOutcome::skipped(index, reason),
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn rate_inner(

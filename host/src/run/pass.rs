@@ -162,7 +162,7 @@ async fn rate_batch(
             .iter()
             .map(|row| (row.index, lens_fields(run, columns, row)))
             .collect();
-        run.rate_many(services, fields)
+        run.rate_local(fields)
     }));
     // Lenses that ask a model get each row's prompts together, row after row, so the scheduler they
     // share serves them in row order, not one lens's batch after the other's.
@@ -185,7 +185,7 @@ async fn rate_batch(
     let (mut local, mut asked) = (local.into_iter(), asked.into_iter());
     runs.iter()
         .map(|run| match run.scores_locally() {
-            true => local.next().expect("one result per local lens"),
+            true => Ok(local.next().expect("one result per local lens")),
             false => Ok(asked.next().expect("one result per lens that asks")),
         })
         .collect()
