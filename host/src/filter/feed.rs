@@ -96,7 +96,7 @@ pub fn dataset(
             }
             if batches.is_none() {
                 let (at, unit) = units.next()?;
-                match batches::read(&unit.path, unit.groups.clone()) {
+                match unit.read() {
                     Ok(b) => batches = Some((at, unit.clone(), b, unit.first_row)),
                     Err(e) => {
                         failed = true;

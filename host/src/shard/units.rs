@@ -25,6 +25,13 @@ pub struct Unit {
     pub bytes: u64,
 }
 
+impl Unit {
+    /// This unit's record batches: the one place a unit is opened, whatever holds its file.
+    pub fn read(&self) -> Result<batches::Batches, crate::data::DataError> {
+        batches::read(&self.path, self.groups.clone())
+    }
+}
+
 /// What a file looked like when planned: a different size or time later means the dataset
 /// changed between shards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
