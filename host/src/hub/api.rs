@@ -32,6 +32,20 @@ struct Online {
 impl Hub {
     /// Must be called inside the tokio runtime the blocking readers will use.
     pub fn new(settings: HubSettings) -> Result<Hub, HubError> {
+        Self::build(settings, HubHttp::new)
+    }
+
+    /// A connection whose range reads run on a runtime of their own, so its remote files can be
+    /// read after the runtime this is made in has ended (see [`HubHttp::detached`]). Must still
+    /// be called inside a runtime: the listing client runs there.
+    pub fn detached(settings: HubSettings) -> Result<Hub, HubError> {
+        Self::build(settings, HubHttp::detached)
+    }
+
+    fn build(
+        settings: HubSettings,
+        http: fn(&HubSettings) -> Result<Arc<HubHttp>, HubError>,
+    ) -> Result<Hub, HubError> {
         let online = if settings.offline {
             None
         } else {
@@ -50,7 +64,7 @@ impl Hub {
             })?;
             Some(Online {
                 client,
-                http: HubHttp::new(&settings)?,
+                http: http(&settings)?,
             })
         };
         Ok(Hub { settings, online })
@@ -149,7 +163,18 @@ impl Hub {
         let mut files: Vec<RepoFile> = entries
             .into_iter()
             .filter_map(|entry| match entry {
-                RepoTreeEntry::File { path, size, .. } => Some(RepoFile { path, size }),
+                RepoTreeEntry::File {
+                    path,
+                    size,
+                    oid,
+                    lfs,
+                    ..
+                } => Some(RepoFile {
+                    path,
+                    size,
+                    // What the cache names the blob by (the download's ETag): the LFS sha256.
+                    etag: lfs.and_then(|l| l.sha256).or(Some(oid)),
+                }),
                 _ => None,
             })
             .collect();
@@ -224,6 +249,10 @@ fn walk_snapshot(root: &Path, dir: &Path, out: &mut Vec<RepoFile>) {
             out.push(RepoFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
                 size: meta.len(),
+                // A snapshot file links to `blobs/<etag>`.
+                etag: std::fs::read_link(&path).ok().and_then(|target| {
+                    target.file_name().map(|n| n.to_string_lossy().into_owned())
+                }),
             });
         }
     }
