@@ -19,7 +19,7 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::reader::ChunkReader;
 
 use super::batch_rows::{TextColumn, check_schema};
-use super::source::RemoteChunks;
+use super::source::{RemoteChunks, RemoteRowGroups};
 use super::{DataError, Format, Source, format_of};
 
 /// Rows per record batch read (and rated and written together).
@@ -143,8 +143,25 @@ pub fn read(
 ) -> Result<Batches, DataError> {
     let path = source.path();
     match (format_of(path)?, source) {
-        (Format::Parquet, Source::Local(p)) => read_parquet(open_local(p)?, p, groups),
-        (Format::Parquet, Source::Remote(r)) => read_parquet(RemoteChunks(r.clone()), path, groups),
+        (Format::Parquet, Source::Local(p)) => {
+            read_parquet(parquet_builder(open_local(p)?, p)?, p, groups)
+        }
+        (Format::Parquet, Source::Remote(r)) => {
+            // The footer first, by range; then only the column chunks of these row groups.
+            let meta = ArrowReaderMetadata::load(&RemoteChunks(r.clone()), Default::default())
+                .map_err(|e| DataError::invalid_file(path, "Parquet file", e))?;
+            let all = 0..meta.metadata().num_row_groups();
+            let chunks = groups
+                .clone()
+                .unwrap_or(all)
+                .filter_map(|g| meta.metadata().row_groups().get(g))
+                .flat_map(|g| g.columns().iter().map(|c| c.byte_range()))
+                .map(|(start, len)| start..start + len)
+                .collect();
+            let reader = RemoteRowGroups::new(r.clone(), chunks);
+            let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);
+            read_parquet(builder, path, groups)
+        }
         (Format::Arrow, Source::Local(p)) => read_ipc(p),
         (Format::JsonLines, _) => {
             let schema = match schema {
@@ -172,11 +189,11 @@ pub fn read(
 
 /// A Parquet file's batches, every column, of all row groups or of `groups`.
 fn read_parquet<R: ChunkReader + 'static>(
-    reader: R,
+    builder: ParquetRecordBatchReaderBuilder<R>,
     path: &Path,
     groups: Option<Range<usize>>,
 ) -> Result<Batches, DataError> {
-    let mut builder = parquet_builder(reader, path)?.with_batch_size(BATCH_ROWS);
+    let mut builder = builder.with_batch_size(BATCH_ROWS);
     if let Some(groups) = groups {
         builder = builder.with_row_groups(groups.collect());
     }

@@ -4,11 +4,13 @@
 //! reads local files and files streamed from the Hugging Face Hub (`hub/remote.rs` implements
 //! [`RemoteFile`]). Text files may be gzip- or zstd-compressed (`.jsonl.gz`, `.csv.zst`).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use parquet::file::reader::{ChunkReader, Length};
@@ -136,6 +138,122 @@ impl ChunkReader for RemoteChunks {
         self.0
             .read_range(start, length as u64)
             .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+    }
+}
+
+/// Bytes fetched at once from a column chunk of a remote Parquet file being read whole.
+const BLOCK_BYTES: u64 = 8 << 20;
+
+/// A remote Parquet file as the reader of whole row groups sees it: each column chunk of those
+/// row groups is fetched in blocks of up to [`BLOCK_BYTES`], never past the chunk's end, and the
+/// reader's many small reads (a page header, then the page) are served from the chunk's current
+/// block. Reading page by page straight from the file costs two requests per page, each page
+/// header's read fetching a window far bigger than the header; this costs one request per block.
+/// Memory: one block per column, at most the row group's compressed size.
+#[derive(Debug)]
+pub(crate) struct RemoteRowGroups {
+    file: Arc<dyn RemoteFile>,
+    /// The column chunks' byte ranges, sorted by start.
+    chunks: Vec<Range<u64>>,
+    /// Per column chunk (by position in `chunks`), its current block: where it starts, its bytes.
+    blocks: Mutex<HashMap<usize, (u64, Bytes)>>,
+}
+
+impl RemoteRowGroups {
+    pub(crate) fn new(file: Arc<dyn RemoteFile>, mut chunks: Vec<Range<u64>>) -> RemoteRowGroups {
+        chunks.sort_by_key(|c| c.start);
+        RemoteRowGroups {
+            file,
+            chunks,
+            blocks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The column chunk holding byte `at`.
+    fn chunk_of(&self, at: u64) -> Option<usize> {
+        let i = self.chunks.partition_point(|c| c.start <= at);
+        (i > 0 && self.chunks[i - 1].contains(&at)).then(|| i - 1)
+    }
+
+    /// The bytes from `start` to the end of the block that holds them (at least `len` of them, or
+    /// to the end of the chunk), fetching a new block when the current one does not cover them.
+    fn block_from(&self, chunk: usize, start: u64, len: u64) -> io::Result<Bytes> {
+        let mut blocks = self.blocks.lock().expect("never poisoned");
+        if let Some((block_start, bytes)) = blocks.get(&chunk) {
+            let end = block_start + bytes.len() as u64;
+            if *block_start <= start && start + len <= end {
+                return Ok(bytes.slice((start - block_start) as usize..));
+            }
+        }
+        let chunk_end = self.chunks[chunk].end;
+        let want = len
+            .max(BLOCK_BYTES)
+            .min(chunk_end.saturating_sub(start).max(len));
+        let bytes = self.file.read_range(start, want)?;
+        blocks.insert(chunk, (start, bytes.clone()));
+        Ok(bytes)
+    }
+}
+
+impl Length for RemoteRowGroups {
+    fn len(&self) -> u64 {
+        self.file.len()
+    }
+}
+
+impl ChunkReader for RemoteRowGroups {
+    type T = Box<dyn Read + Send>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let Some(chunk) = self.chunk_of(start) else {
+            return Ok(self.file.reader(start));
+        };
+        let bytes = self.block_from(chunk, start, 1).map_err(external)?;
+        let next = start + bytes.len() as u64;
+        // Past the block (a header across its end): the file itself, opened only if read.
+        Ok(Box::new(
+            io::Cursor::new(bytes).chain(LazyReader::new(self.file.clone(), next)),
+        ))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let len = length as u64;
+        let bytes = match self.chunk_of(start) {
+            Some(chunk) => self.block_from(chunk, start, len),
+            None => self.file.read_range(start, len),
+        }
+        .map_err(external)?;
+        Ok(bytes.slice(..length.min(bytes.len())))
+    }
+}
+
+fn external(e: io::Error) -> parquet::errors::ParquetError {
+    parquet::errors::ParquetError::External(Box::new(e))
+}
+
+/// A reader of a remote file from `start`, opened on its first read.
+struct LazyReader {
+    file: Arc<dyn RemoteFile>,
+    start: u64,
+    reader: Option<Box<dyn Read + Send>>,
+}
+
+impl LazyReader {
+    fn new(file: Arc<dyn RemoteFile>, start: u64) -> LazyReader {
+        LazyReader {
+            file,
+            start,
+            reader: None,
+        }
+    }
+}
+
+impl Read for LazyReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let (file, start) = (&self.file, self.start);
+        self.reader
+            .get_or_insert_with(|| file.reader(start))
+            .read(out)
     }
 }
 

@@ -345,6 +345,8 @@ impl RemoteFile for HubFile {
     fn read_range(&self, start: u64, len: u64) -> io::Result<Bytes> {
         let end = (start + len).min(self.0.size);
         let mut reader = HubReader::new(self.0.clone(), start, end);
+        // The whole range is wanted: one request for it, not windows growing from a few KB.
+        reader.window = end.saturating_sub(start).max(1);
         let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
         reader.read_to_end(&mut out)?;
         Ok(Bytes::from(out))
