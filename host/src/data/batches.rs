@@ -400,6 +400,85 @@ mod tests {
         assert!(err.contains("has type Int64, not text"), "{err}");
     }
 
+    /// A file in memory read as a remote one, counting requests and bytes sent.
+    #[derive(Debug)]
+    struct Counted {
+        path: std::path::PathBuf,
+        bytes: bytes::Bytes,
+        requests: std::sync::atomic::AtomicU64,
+        sent: std::sync::atomic::AtomicU64,
+    }
+
+    impl crate::data::RemoteFile for Counted {
+        fn path(&self) -> &Path {
+            &self.path
+        }
+        fn len(&self) -> u64 {
+            self.bytes.len() as u64
+        }
+        fn read_range(&self, start: u64, len: u64) -> std::io::Result<bytes::Bytes> {
+            use std::sync::atomic::Ordering::Relaxed;
+            let end = (start + len).min(self.len()) as usize;
+            self.requests.fetch_add(1, Relaxed);
+            self.sent.fetch_add(end as u64 - start, Relaxed);
+            Ok(self.bytes.slice(start as usize..end))
+        }
+        fn reader(&self, start: u64) -> Box<dyn std::io::Read + Send> {
+            // A sequential read is charged the rest of the file, as a server would send it.
+            let rest = self.read_range(start, self.len() - start).unwrap();
+            Box::new(std::io::Cursor::new(rest))
+        }
+    }
+
+    #[test]
+    fn a_remote_parquet_range_fetches_its_footer_and_its_row_groups_only() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut data = Vec::new();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1000))
+            .build();
+        let mut w = ArrowWriter::try_new(&mut data, rows(4000).schema(), Some(props)).unwrap();
+        w.write(&rows(4000)).unwrap();
+        w.close().unwrap();
+        let file = Arc::new(Counted {
+            path: "hf://datasets/o/n@sha/d.parquet".into(),
+            bytes: bytes::Bytes::from(data),
+            requests: Default::default(),
+            sent: Default::default(),
+        });
+        let source = Source::Remote(file.clone());
+        let info = inspect(&source, &["text".into()]).unwrap();
+        assert_eq!(info.rows, 4000);
+        assert_eq!(info.row_groups.len(), 4);
+        // Planning reads the footer alone.
+        let footer = file.sent.load(Relaxed);
+        assert!(footer < info.bytes / 4, "{footer} of {}", info.bytes);
+
+        let ids: Vec<i64> = read(&source, Some(1..3), None)
+            .unwrap()
+            .map(Result::unwrap)
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(ids, (1000..3000).collect::<Vec<_>>());
+        let groups: u64 = info.row_groups[1..3].iter().map(|g| g.1).sum();
+        let read_bytes = file.sent.load(Relaxed) - footer;
+        // Those two row groups and the footer again; nothing of the other row groups.
+        assert!(
+            read_bytes >= groups && read_bytes <= groups + footer,
+            "{read_bytes} for row groups of {groups} bytes"
+        );
+        // One request per column chunk (2 columns, 2 row groups) and the footer's, not two a page.
+        let requests = file.requests.load(Relaxed);
+        assert!(requests <= 2 * 4 + 4, "{requests} requests");
+    }
+
     #[test]
     fn jsonl_keeps_every_field_with_inferred_types_and_csv_every_field_as_text() {
         let dir = tempfile::tempdir().unwrap();
