@@ -154,9 +154,13 @@ pub fn read(
             let chunks = groups
                 .clone()
                 .unwrap_or(all)
-                .filter_map(|g| meta.metadata().row_groups().get(g))
-                .flat_map(|g| g.columns().iter().map(|c| c.byte_range()))
-                .map(|(start, len)| start..start + len)
+                .filter_map(|g| Some((g, meta.metadata().row_groups().get(g)?)))
+                .flat_map(|(g, group)| {
+                    group.columns().iter().map(move |c| {
+                        let (start, len) = c.byte_range();
+                        (start..start + len, g)
+                    })
+                })
                 .collect();
             let reader = RemoteRowGroups::new(r.clone(), chunks);
             let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);

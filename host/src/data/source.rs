@@ -149,19 +149,24 @@ const BLOCK_BYTES: u64 = 8 << 20;
 /// reader's many small reads (a page header, then the page) are served from the chunk's current
 /// block. Reading page by page straight from the file costs two requests per page, each page
 /// header's read fetching a window far bigger than the header; this costs one request per block.
-/// Memory: one block per column, at most the row group's compressed size.
+/// Memory: one block per column of the row group being read (blocks of earlier row groups are
+/// dropped), so at most the row group's compressed size.
 #[derive(Debug)]
 pub(crate) struct RemoteRowGroups {
     file: Arc<dyn RemoteFile>,
-    /// The column chunks' byte ranges, sorted by start.
-    chunks: Vec<Range<u64>>,
+    /// The column chunks' byte ranges and row groups, sorted by start.
+    chunks: Vec<(Range<u64>, usize)>,
     /// Per column chunk (by position in `chunks`), its current block: where it starts, its bytes.
     blocks: Mutex<HashMap<usize, (u64, Bytes)>>,
 }
 
 impl RemoteRowGroups {
-    pub(crate) fn new(file: Arc<dyn RemoteFile>, mut chunks: Vec<Range<u64>>) -> RemoteRowGroups {
-        chunks.sort_by_key(|c| c.start);
+    /// `chunks`: each column chunk's byte range and its row group.
+    pub(crate) fn new(
+        file: Arc<dyn RemoteFile>,
+        mut chunks: Vec<(Range<u64>, usize)>,
+    ) -> RemoteRowGroups {
+        chunks.sort_by_key(|c| c.0.start);
         RemoteRowGroups {
             file,
             chunks,
@@ -171,8 +176,8 @@ impl RemoteRowGroups {
 
     /// The column chunk holding byte `at`.
     fn chunk_of(&self, at: u64) -> Option<usize> {
-        let i = self.chunks.partition_point(|c| c.start <= at);
-        (i > 0 && self.chunks[i - 1].contains(&at)).then(|| i - 1)
+        let i = self.chunks.partition_point(|c| c.0.start <= at);
+        (i > 0 && self.chunks[i - 1].0.contains(&at)).then(|| i - 1)
     }
 
     /// The bytes from `start` to the end of the block that holds them (at least `len` of them, or
@@ -185,11 +190,13 @@ impl RemoteRowGroups {
                 return Ok(bytes.slice((start - block_start) as usize..));
             }
         }
-        let chunk_end = self.chunks[chunk].end;
+        let (range, group) = &self.chunks[chunk];
         let want = len
             .max(BLOCK_BYTES)
-            .min(chunk_end.saturating_sub(start).max(len));
+            .min(range.end.saturating_sub(start).max(len));
         let bytes = self.file.read_range(start, want)?;
+        // Row groups are read one after the other: an earlier one's blocks are done with.
+        blocks.retain(|&c, _| self.chunks[c].1 >= *group);
         blocks.insert(chunk, (start, bytes.clone()));
         Ok(bytes)
     }
@@ -260,6 +267,82 @@ impl Read for LazyReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A remote file of numbered bytes that records the ranges asked of it.
+    #[derive(Debug)]
+    struct Numbered {
+        asked: Mutex<Vec<Range<u64>>>,
+    }
+
+    impl RemoteFile for Numbered {
+        fn path(&self) -> &Path {
+            Path::new("hf://datasets/o/n@sha/d.parquet")
+        }
+        fn len(&self) -> u64 {
+            1 << 30
+        }
+        fn read_range(&self, start: u64, len: u64) -> io::Result<Bytes> {
+            self.asked.lock().unwrap().push(start..start + len);
+            Ok((start..start + len).map(|b| b as u8).collect())
+        }
+        fn reader(&self, start: u64) -> Box<dyn Read + Send> {
+            Box::new(io::Cursor::new(self.read_range(start, 64).unwrap()))
+        }
+    }
+
+    #[test]
+    fn row_group_reads_fetch_blocks_within_chunks_and_drop_finished_row_groups() {
+        let file = Arc::new(Numbered {
+            asked: Mutex::new(Vec::new()),
+        });
+        let big = BLOCK_BYTES + 100;
+        // Row group 0: chunks at 100..1100 and 1100..(1100 + big); row group 1 after them.
+        let chunks = vec![
+            (100..1100, 0),
+            (1100..1100 + big, 0),
+            (1100 + big..2100 + big, 1),
+        ];
+        let reader = RemoteRowGroups::new(file.clone(), chunks);
+        let numbered = |r: Range<u64>| r.map(|b| b as u8).collect::<Vec<_>>();
+        // Small reads inside one chunk: one request for the whole (small) chunk.
+        assert_eq!(
+            reader.get_bytes(100, 10).unwrap()[..],
+            numbered(100..110)[..]
+        );
+        let mut header = [0u8; 4];
+        reader
+            .get_read(500)
+            .unwrap()
+            .read_exact(&mut header)
+            .unwrap();
+        assert_eq!(header[..], numbered(500..504)[..]);
+        assert_eq!(
+            reader.get_bytes(1000, 100).unwrap()[..],
+            numbered(1000..1100)[..]
+        );
+        // A big chunk: a block, then the rest of the chunk, never past its end.
+        reader.get_bytes(1100, 10).unwrap();
+        reader.get_bytes(1100 + BLOCK_BYTES, 50).unwrap();
+        assert_eq!(
+            *file.asked.lock().unwrap(),
+            [
+                100..1100,
+                1100..1100 + BLOCK_BYTES,
+                1100 + BLOCK_BYTES..1100 + big
+            ]
+        );
+        assert_eq!(reader.blocks.lock().unwrap().len(), 2);
+        // The next row group: row group 0's blocks go.
+        reader.get_bytes(1100 + big, 10).unwrap();
+        let kept: Vec<usize> = reader.blocks.lock().unwrap().keys().copied().collect();
+        assert_eq!(kept, [2]);
+        // Outside every chunk (the footer): asked as is.
+        reader.get_bytes(5000 + big, 8).unwrap();
+        assert_eq!(
+            file.asked.lock().unwrap().last(),
+            Some(&(5000 + big..5008 + big))
+        );
+    }
 
     #[test]
     fn extensions_and_compression() {
