@@ -40,9 +40,21 @@ fn filter(
     out: &Path,
     extra: &[&str],
 ) -> support::Run {
+    filter_repo(ws, hub, hf_home, REPO, out, extra)
+}
+
+/// [`filter`] of another repo.
+fn filter_repo(
+    ws: &Workspace,
+    hub: Option<&HubEmulator>,
+    hf_home: &Path,
+    repo: &str,
+    out: &Path,
+    extra: &[&str],
+) -> support::Run {
     let mut args = vec![
         "filter",
-        REPO,
+        repo,
         "text",
         LENS,
         "--out",
@@ -331,4 +343,54 @@ fn a_split_that_moved_between_shards_is_refused_by_merge() {
         merge.stderr
     );
     assert!(!a.join("stats.json").exists());
+}
+
+/// With `--stream`, Arrow IPC files are downloaded (they are not read by range) and a compressed
+/// CSV file streams; both filter as their downloaded runs do.
+#[test]
+fn arrow_files_are_downloaded_and_a_compressed_csv_streams() {
+    let ws = Workspace::new();
+    let batch = classified_tests::filter_data::batch(0, 600, 1);
+    let mut arrow = Vec::new();
+    let mut w = arrow_ipc::writer::FileWriter::try_new(&mut arrow, &batch.schema()).unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    drop(w);
+    let texts = classified_tests::filter_data::strings(std::slice::from_ref(&batch), "text");
+    let rows: Vec<Vec<String>> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| vec![i.to_string(), t.clone().unwrap()])
+        .collect();
+    let csv = fixtures::zstd(&fixtures::csv(&["id", "text"], &rows));
+    let hub = HubEmulator::start([
+        Repo::dataset("acme/arrow").lfs("data/train-00000-of-00001.arrow", arrow),
+        Repo::dataset("acme/csv").lfs("data/train-00000-of-00001.csv.zst", csv),
+    ]);
+    for repo in ["acme/arrow", "acme/csv"] {
+        let name = repo.replace('/', "-");
+        let one = ws.path().join(format!("{name}-one"));
+        let downloaded = ws.path().join(format!("{name}-hf-downloaded"));
+        filter_repo(&ws, Some(&hub), &downloaded, repo, &one, &[]).ok();
+        let streamed = ws.path().join(format!("{name}-streamed"));
+        let home = ws.path().join(format!("{name}-hf-streamed"));
+        let run = filter_repo(&ws, Some(&hub), &home, repo, &streamed, &["--stream"]).ok();
+        assert_same_outputs(&one, &streamed);
+        let cached = files_under(&home);
+        let in_cache = cached.iter().any(|f| f.ends_with(".arrow"));
+        if repo == "acme/arrow" {
+            assert!(
+                run.stderr.contains("downloading 1 file(s)"),
+                "{}",
+                run.stderr
+            );
+            assert!(in_cache, "{cached:?}");
+        } else {
+            assert!(!run.stderr.contains("downloading"), "{}", run.stderr);
+            assert!(
+                cached.iter().all(|f| !f.contains("snapshots")),
+                "{cached:?}"
+            );
+        }
+    }
 }
