@@ -287,6 +287,28 @@ fn a_jsonl_split_streams_whole_and_keeps_every_field() {
         "{cached:?}"
     );
 
+    // A shard streamed online and one offline (from a cache holding the split) are one run.
+    let mixed = ws.path().join("mixed");
+    let downloaded = ws.path().join("hf-downloaded");
+    filter(
+        &ws,
+        Some(&hub),
+        &home,
+        &mixed,
+        &["--stream", "--shard", "0/2"],
+    )
+    .ok();
+    filter(
+        &ws,
+        None,
+        &downloaded,
+        &mixed,
+        &["--stream", "--shard", "1/2"],
+    )
+    .ok();
+    ws.run(None, &["merge", mixed.to_str().unwrap()]).ok();
+    assert_same_outputs(&one, &mixed);
+
     // Offline, --stream reads what the cache holds: the downloading run's files.
     hub.stop();
     let offline = ws.path().join("offline");

@@ -164,16 +164,13 @@ impl Hub {
             .into_iter()
             .filter_map(|entry| match entry {
                 RepoTreeEntry::File {
-                    path,
-                    size,
-                    oid,
-                    lfs,
-                    ..
+                    path, size, oid, ..
                 } => Some(RepoFile {
                     path,
                     size,
-                    // What the cache names the blob by (the download's ETag): the LFS sha256.
-                    etag: lfs.and_then(|l| l.sha256).or(Some(oid)),
+                    // The tree's object id (for an LFS file, of its pointer, which names the
+                    // content's sha256): another content, another id.
+                    etag: Some(oid),
                 }),
                 _ => None,
             })
@@ -249,10 +246,10 @@ fn walk_snapshot(root: &Path, dir: &Path, out: &mut Vec<RepoFile>) {
             out.push(RepoFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
                 size: meta.len(),
-                // A snapshot file links to `blobs/<etag>`.
-                etag: std::fs::read_link(&path).ok().and_then(|target| {
-                    target.file_name().map(|n| n.to_string_lossy().into_owned())
-                }),
+                // The cache names a blob by its download's ETag (an LFS file's sha256), not by
+                // the object id the tree lists: no hash here, so an offline shard's stamps
+                // compare equal to an online one's (the commit in the file's name pins it).
+                etag: None,
             });
         }
     }

@@ -21,8 +21,7 @@ use patterns::{Pattern, SplitPatterns, default_split_patterns};
 pub struct RepoFile {
     pub path: String,
     pub size: u64,
-    /// The content hash the Hub lists (an LFS file's sha256, else its git blob id), which is also
-    /// the file's blob name in the Hub cache; `None` where neither says it.
+    /// The content hash the tree listing gives (its object id); `None` offline.
     pub etag: Option<String>,
 }
 

@@ -117,7 +117,7 @@ pub struct SplitFile {
     /// `hf://datasets/owner/name@sha/path`: the same on every machine, wherever its cache is.
     pub name: String,
     pub size: u64,
-    /// The content hash the Hub lists (see [`RepoFile::etag`]).
+    /// The content hash the Hub lists, online (see [`RepoFile::etag`]).
     pub etag: Option<String>,
 }
 

@@ -158,5 +158,8 @@ mod tests {
         assert!(err.contains("(another commit of the Hub dataset)"), "{err}");
         write_stamp(dir.path(), 1, 2, stamp(file, 10, Some("aa")), "c1");
         assert_eq!(gather(dir.path()).unwrap().len(), 2);
+        // A shard listed offline (no hash): compared by name and size.
+        write_stamp(dir.path(), 1, 2, stamp(file, 10, None), "c1");
+        assert_eq!(gather(dir.path()).unwrap().len(), 2);
     }
 }

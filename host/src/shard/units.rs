@@ -54,7 +54,9 @@ pub struct FileStamp {
     /// keeps none, and for Hub files, whose download time says nothing about their content).
     #[serde(default)]
     pub modified_ns: u128,
-    /// Hub files: the content hash the Hub lists (an LFS file's sha256, or the git blob id).
+    /// Hub files listed online: the content hash the Hub lists (the object id of its tree). Only
+    /// compared when both stamps have one: an offline shard lists files from the cache, which
+    /// names none, and the commit in `path` pins the content anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
 }
@@ -90,12 +92,12 @@ impl FileStamp {
                 self.path, self.bytes, later.bytes
             ));
         }
-        if self.etag != later.etag {
+        if let (Some(before), Some(after)) = (&self.etag, &later.etag)
+            && before != after
+        {
             return Some(format!(
-                "{} had content hash {} and then {}",
-                self.path,
-                self.etag.as_deref().unwrap_or("(none)"),
-                later.etag.as_deref().unwrap_or("(none)")
+                "{} had content hash {before} and then {after}",
+                self.path
             ));
         }
         if self.modified_ns != later.modified_ns {
