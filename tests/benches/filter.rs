@@ -1,16 +1,22 @@
 //! `classified filter` on a ≥ 1 GB multi-file Parquet dataset with a model lens (trained here on
 //! fake-server ratings, as `tests/tests/train.rs` does) and with the local `heuristic_quality` lens:
 //! one process, then a 2-shard run (two processes side by side, then `merge`). Reports wall and
-//! CPU seconds, MB of input per CPU-second ("per core"), peak RSS and output bytes.
+//! CPU seconds, MB of input per CPU-second ("per core") both as Parquet bytes on disk and as bytes
+//! of text (what the classifier reads), peak RSS and output bytes; and, for the model lens, the
+//! classifier alone on the same texts in this process, so the share of the filter's time the
+//! classifier takes is measured, not guessed.
 //!
 //! Run: `cargo bench -p classified-tests --bench filter` (`FILTER_BENCH_BYTES` sets the dataset
 //! size, default 1.05 GB on disk; it is written once to `target/filter-bench/` and reused;
-//! `FILTER_BENCH_LENSES=model` or `=heuristic_quality` runs one lens only).
+//! `FILTER_BENCH_LENSES=model` or `=heuristic_quality` runs one lens only; `FILTER_BENCH_KEEP=1`
+//! keeps the work folder, with the trained lens, to profile a run by hand).
 
+use arrow_array::cast::AsArray;
 use classified_tests::filter_data;
 use classified_tests::openai::graded_arguments;
 use classified_tests::{FakeOpenAi, Reply};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use std::path::{Path, PathBuf};
@@ -86,6 +92,58 @@ fn measure(child: Child) -> (f64, f64, f64) {
     (last[0], last[1] + last[2], last[3] / 1024.0)
 }
 
+/// Every row's `text`, in order.
+fn texts(files: &[PathBuf]) -> Vec<String> {
+    let mut texts = Vec::new();
+    for file in files {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column_by_name("text").unwrap().as_string::<i32>();
+            texts.extend(column.iter().map(|t| t.unwrap_or_default().to_string()));
+        }
+    }
+    texts
+}
+
+/// MB of text per second the model lens's classifier alone scores on one thread: the lens's own
+/// `Model::scores` over the first `sample` texts, best of three.
+fn classifier_alone(folder: &Path, texts: &[String]) -> f64 {
+    let lens = classified::lens::load_dir(folder).unwrap();
+    let model = lens.model.unwrap().model;
+    let sample = &texts[..texts.len().min(200_000)];
+    let bytes: usize = sample.iter().map(String::len).sum();
+    let mut best = f64::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut checksum = 0.0;
+        for t in sample {
+            checksum += model.scores(&[t.as_str()])[0];
+        }
+        std::hint::black_box(checksum);
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    bytes as f64 / 1e6 / best
+}
+
+/// The bench's work folder: removed at the end, or kept.
+enum Work {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Work {
+    fn path(&self) -> &Path {
+        match self {
+            Work::Temp(t) => t.path(),
+            Work::Kept(p) => p,
+        }
+    }
+}
+
 fn part_bytes(dir: &Path) -> u64 {
     filter_data::parts(dir, "part-")
         .iter()
@@ -139,7 +197,15 @@ fn main() {
         started.elapsed().as_secs_f64()
     );
     let mb = size as f64 / 1e6;
+    let texts = texts(&files);
+    let text_mb = texts.iter().map(String::len).sum::<usize>() as f64 / 1e6;
+    eprintln!("{text_mb:.0} MB of text in {} rows", texts.len());
     let work = tempfile::tempdir_in(&root).unwrap();
+    // `FILTER_BENCH_KEEP=1` leaves the work folder (the trained lens, the outputs) for profiling.
+    let work = match std::env::var_os("FILTER_BENCH_KEEP") {
+        Some(_) => Work::Kept(work.keep()),
+        None => Work::Temp(work),
+    };
     let only = std::env::var("FILTER_BENCH_LENSES").ok();
     let mut lenses: Vec<(String, String, &str)> = Vec::new();
     if only.as_deref().is_none_or(|l| l == "model") {
@@ -147,12 +213,19 @@ fn main() {
         // The model lens's buckets, worst first, come from its training. The bench's prose has few
         // of the grader's good words, so its best bucket keeps almost nothing: keep the one below,
         // so writing the kept rows is measured too.
+        let alone = classifier_alone(&folder, &texts);
+        println!(
+            "The model lens's classifier alone: {alone:.1} MB of text per second on one core, so \
+             {:.1} CPU-seconds of any filter's time are the classifier's.\n",
+            text_mb / alone
+        );
         lenses.push((
             "model".into(),
             folder.to_string_lossy().into_owned(),
             "second best",
         ));
     }
+    drop(texts);
     if only.as_deref().is_none_or(|l| l == "heuristic_quality") {
         lenses.push((
             "heuristic_quality".into(),
@@ -160,8 +233,10 @@ fn main() {
             "Good",
         ));
     }
-    println!("| lens | run | wall s | CPU s | rows/s | MB/s per core | peak RSS | output |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| lens | run | wall s | CPU s | rows/s | MB/s per core (Parquet) | MB/s per core (text) | peak RSS | output |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for (label, lens, bucket) in lenses {
         let bucket = match bucket {
             "second best" => second_best_bucket(&lens, work.path()),
@@ -190,9 +265,10 @@ fn main() {
         let (wall, cpu, rss) = measure(timed(&args(&one, None), work.path()));
         let rows = rows_in(&one);
         println!(
-            "| {label} | one process | {wall:.1} | {cpu:.1} | {:.0} | {:.1} | {rss:.0} MB | {:.1} MB ({} rows kept) |",
+            "| {label} | one process | {wall:.1} | {cpu:.1} | {:.0} | {:.1} | {:.1} | {rss:.0} MB | {:.1} MB ({} rows kept) |",
             rows / wall,
             mb / cpu,
+            text_mb / cpu,
             part_bytes(&one) as f64 / 1e6,
             kept(&one)
         );
@@ -218,9 +294,10 @@ fn main() {
         let same = std::fs::read(one.join("stats.json")).unwrap()
             == std::fs::read(sharded.join("stats.json")).unwrap();
         println!(
-            "| {label} | 2 shards side by side | {wall:.1} | {cpu:.1} | {:.0} | {:.1} | {rss:.0} MB each at most | {:.1} MB (merged stats.json identical: {same}) |",
+            "| {label} | 2 shards side by side | {wall:.1} | {cpu:.1} | {:.0} | {:.1} | {:.1} | {rss:.0} MB each at most | {:.1} MB (merged stats.json identical: {same}) |",
             rows / wall,
             mb / cpu,
+            text_mb / cpu,
             part_bytes(&sharded) as f64 / 1e6
         );
     }

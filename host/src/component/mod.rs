@@ -19,7 +19,7 @@ mod guest;
 mod limits;
 mod loaded;
 mod memory;
-mod runner;
+pub mod runner;
 mod sandbox;
 mod stages;
 mod state;

@@ -84,13 +84,43 @@ impl TextColumn {
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<String> {
+        self.str(i).map(str::to_string)
+    }
+
+    /// Row `i`'s text, borrowed from the batch (`None` for a null).
+    pub(crate) fn str(&self, i: usize) -> Option<&str> {
         match self {
-            TextColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i).to_string()),
-            TextColumn::Large(a) => a.is_valid(i).then(|| a.value(i).to_string()),
-            TextColumn::View(a) => a.is_valid(i).then(|| a.value(i).to_string()),
+            TextColumn::Utf8(a) => a.is_valid(i).then(|| a.value(i)),
+            TextColumn::Large(a) => a.is_valid(i).then(|| a.value(i)),
+            TextColumn::View(a) => a.is_valid(i).then(|| a.value(i)),
             TextColumn::Null => None,
         }
     }
+}
+
+/// The text columns `columns` of `batch`, in order, read from the file `path` (named in errors).
+pub(crate) fn text_columns(
+    batch: &RecordBatch,
+    columns: &[String],
+    path: &Path,
+) -> Result<Vec<TextColumn>, DataError> {
+    columns
+        .iter()
+        .map(|name| {
+            let array = batch.column_by_name(name).ok_or_else(|| {
+                DataError::invalid_file(
+                    path,
+                    "data file",
+                    format!("a batch lacks column \"{name}\""),
+                )
+            })?;
+            TextColumn::new(array).map_err(|e| DataError::ColumnType {
+                column: name.clone(),
+                path: path.to_path_buf(),
+                found: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// Which rows of a batch to yield.

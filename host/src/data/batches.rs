@@ -18,7 +18,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::file::reader::ChunkReader;
 
-use super::batch_rows::{TextColumn, check_schema};
+use super::batch_rows::check_schema;
 use super::source::{RemoteChunks, RemoteRowGroups};
 use super::{DataError, Format, Source, format_of};
 
@@ -216,21 +216,7 @@ pub fn text_values(
     columns: &[String],
     path: &Path,
 ) -> Result<Vec<Vec<Option<String>>>, DataError> {
-    let mut texts = Vec::with_capacity(columns.len());
-    for name in columns {
-        let array = batch.column_by_name(name).ok_or_else(|| {
-            DataError::invalid_file(
-                path,
-                "data file",
-                format!("a batch lacks column \"{name}\""),
-            )
-        })?;
-        texts.push(TextColumn::new(array).map_err(|e| DataError::ColumnType {
-            column: name.clone(),
-            path: path.to_path_buf(),
-            found: e.to_string(),
-        })?);
-    }
+    let texts = super::batch_rows::text_columns(batch, columns, path)?;
     Ok((0..batch.num_rows())
         .map(|i| texts.iter().map(|t| t.get(i)).collect())
         .collect())

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 mod arrow;
-mod batch_rows;
+pub(crate) mod batch_rows;
 pub mod batches;
 mod csv;
 mod disk;

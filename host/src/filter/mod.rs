@@ -3,15 +3,17 @@
 //! `summary.csv` and `means.csv`. Sharded (`--shard K/N`), each shard does its units of work and
 //! leaves `shard-K-of-N.json`; `classified merge` then writes the run's stats.
 //!
-//! Rows are rated by the same run as `summary` (`run::run_opened`: cache, scheduler, `--max-usd`);
-//! this module only says which rows go in ([`feed`]) and what happens to them ([`sink`]). It never
-//! asks what kind of lens it has.
+//! How rows are rated is chosen once, here: a lens that asks a model rates through the same run as
+//! `summary` (`run::run_opened`: cache, scheduler, `--max-usd`), fed by [`feed`]; a lens that
+//! scores rows here rates whole record batches in place ([`local`]). Either way each rated batch
+//! goes to a [`sink::Writer`].
 
 pub mod compact;
 pub mod document;
 mod exact_sum;
 pub mod feed;
 mod inputs;
+mod local;
 mod output;
 pub mod parts;
 mod progress;
@@ -31,8 +33,9 @@ use crate::shard::marker::{self, Found, Marker};
 use crate::shard::units::{self, Unit};
 use document::{LensInfo, RunStats};
 use feed::Feed;
+use local::LocalPass;
 use rule::Rule;
-use sink::{Context, Gathered, Sink};
+use sink::{Context, Gathered, Sink, Writer};
 use stats::DatasetStats;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -84,7 +87,8 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
         chunking: config.run.settings.chunking,
         bpe: chunk::lazy_tokenizer_for_model(&config.run.settings.model),
     };
-    let buckets = crate::component::stages_for(ctx)?.bucket_names();
+    let stages = crate::component::stages_for(ctx)?;
+    let buckets = stages.bucket_names();
     let mut rule = Rule::new(
         &lens.score_labels,
         &buckets,
@@ -164,11 +168,19 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
         units: units.clone(),
         scoring,
     };
-    let feeder = Feeder {
-        units: &units,
-        range: range.clone(),
-        names: &names,
-        columns: &selection.columns,
+    let rating = match lens.kind.asks_model() {
+        true => Rating::Run(Feeder {
+            units: &units,
+            range: range.clone(),
+            names: &names,
+            columns: &selection.columns,
+        }),
+        false => Rating::Here(LocalPass {
+            stages: &*stages,
+            columns: &selection.columns,
+            units: &units,
+            range: range.clone(),
+        }),
     };
 
     if let Some(percent) = config.top {
@@ -178,7 +190,7 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
             parts: Vec::new(),
             progress: progress::Progress::new(rows, "scoring", config.progress),
         }));
-        feeder.pass(
+        rating.pass(
             &config.run,
             Arc::new(context(true, rule.clone())),
             &gathered,
@@ -198,7 +210,7 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
     // asks for none, so it rates exactly the rows the threshold was computed from. A lens that asks
     // no model never consults the answerer either way.
     let cache_only = config.top.is_some();
-    feeder.pass(
+    rating.pass(
         &config.run,
         Arc::new(context(false, rule.clone())),
         &gathered,
@@ -267,6 +279,32 @@ fn identity(
     })
 }
 
+/// How this run rates rows, chosen once.
+enum Rating<'a> {
+    /// Through the run, row by row (a lens that asks a model).
+    Run(Feeder<'a>),
+    /// Whole batches in place (a lens that scores rows here).
+    Here(LocalPass<'a>),
+}
+
+impl Rating<'_> {
+    /// One pass over this process's units, every batch to its dataset's writer.
+    fn pass(
+        &self,
+        run: &RunConfig,
+        context: Arc<Context>,
+        gathered: &Arc<Mutex<Gathered>>,
+        cache_only: bool,
+    ) -> Result<(), Error> {
+        match self {
+            Rating::Run(feeder) => feeder.pass(run, context, gathered, cache_only),
+            Rating::Here(local) => {
+                local.run(&mut |i| Writer::new(context.clone(), gathered.clone(), i))
+            }
+        }
+    }
+}
+
 /// Hands the run each dataset's share of this process's units.
 struct Feeder<'a> {
     units: &'a Arc<Vec<Unit>>,
@@ -312,9 +350,7 @@ impl Feeder<'_> {
                 .ok_or_else(|| Error::Internal("a sink came before its dataset".into()))?;
             Ok(Box::new(Sink::new(
                 feed,
-                context.clone(),
-                gathered.clone(),
-                i,
+                Writer::new(context.clone(), gathered.clone(), i),
             )))
         };
         crate::runtime::block_on(crate::run::run_opened(

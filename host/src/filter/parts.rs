@@ -4,10 +4,13 @@
 
 use crate::error::Error;
 use crate::report::AtomicFile;
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::DataType;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use std::path::{Path, PathBuf};
 
 /// Rows per Parquet row group at most; a row group also ends when it holds this many bytes.
@@ -26,15 +29,41 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Writer properties every part uses (zstd, bounded row groups). Level 1: compressing the kept
-/// rows at level 3 took a fifth of a model-lens filter's CPU time (README "Filter a whole dataset").
-pub fn properties() -> WriterProperties {
-    WriterProperties::builder()
+/// A text column whose values average more than this many bytes holds documents.
+const DOCUMENT_BYTES: usize = 64;
+
+/// Writer properties of a part whose first batch is `batch`: zstd, bounded row groups. Level 1:
+/// compressing the kept rows at level 3 took a fifth of a model-lens filter's CPU time (README
+/// "Filter a whole dataset"). Columns of documents (text averaging over [`DOCUMENT_BYTES`]) get
+/// no dictionary and no min/max statistics: a dictionary of documents is given up after its first
+/// megabyte and the min and max of documents prune nothing, yet both hash or compare every value.
+pub fn properties(batch: &RecordBatch) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(1).expect("1 is a zstd level"),
         ))
-        .set_max_row_group_row_count(Some(GROUP_ROWS))
-        .build()
+        .set_max_row_group_row_count(Some(GROUP_ROWS));
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if mean_text_bytes(column).is_some_and(|mean| mean > DOCUMENT_BYTES) {
+            let path = ColumnPath::from(field.name().as_str());
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
+        }
+    }
+    builder.build()
+}
+
+/// The mean length in bytes of a string or binary column's values, `None` for other types.
+fn mean_text_bytes(column: &ArrayRef) -> Option<usize> {
+    let bytes = match column.data_type() {
+        DataType::Utf8 => column.as_string::<i32>().value_data().len(),
+        DataType::LargeUtf8 => column.as_string::<i64>().value_data().len(),
+        DataType::Binary => column.as_binary::<i32>().value_data().len(),
+        DataType::LargeBinary => column.as_binary::<i64>().value_data().len(),
+        _ => return None,
+    };
+    Some(bytes / column.len().max(1))
 }
 
 struct Open {
@@ -77,7 +106,7 @@ impl Parts {
             self.next += 1;
             let file = AtomicFile::create(&path)?;
             let writer =
-                ArrowWriter::try_new(file.try_clone()?, batch.schema(), Some(properties()))
+                ArrowWriter::try_new(file.try_clone()?, batch.schema(), Some(properties(batch)))
                     .map_err(|e| write_error(&path, e))?;
             self.open = Some(Open { writer, file, path });
         }
@@ -152,9 +181,46 @@ pub fn clear(dir: &Path, prefix: &str, unit: usize) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow_array::{ArrayRef, StringArray};
+    use arrow_array::{Int64Array, StringArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::sync::Arc;
+
+    #[test]
+    fn columns_of_documents_get_no_dictionary_and_no_statistics() {
+        let n = 10;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..n)) as ArrayRef,
+            ),
+            (
+                "text",
+                Arc::new(StringArray::from_iter_values(
+                    (0..n).map(|i| format!("{i} {}", "a long document ".repeat(5))),
+                )) as ArrayRef,
+            ),
+            (
+                "bucket",
+                Arc::new(StringArray::from_iter_values((0..n).map(|_| "Good"))) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let props = properties(&batch);
+        let path = |name: &str| ColumnPath::from(name);
+        assert!(!props.dictionary_enabled(&path("text")));
+        assert_eq!(
+            props.statistics_enabled(&path("text")),
+            EnabledStatistics::None
+        );
+        for short in ["id", "bucket"] {
+            assert!(props.dictionary_enabled(&path(short)), "{short}");
+            assert_ne!(
+                props.statistics_enabled(&path(short)),
+                EnabledStatistics::None,
+                "{short}"
+            );
+        }
+    }
 
     #[test]
     fn parts_stay_near_the_target_size_and_hold_every_row_in_order() {

@@ -45,34 +45,26 @@ struct UnitParts {
     rejected: Option<Parts>,
 }
 
-/// The sink of one dataset.
-pub struct Sink {
-    pub feed: Arc<Feed>,
-    pub context: Arc<Context>,
-    pub gathered: Arc<Mutex<Gathered>>,
-    pub dataset: usize,
-    current: Option<(Fed, Vec<Status>)>,
+/// Where one dataset's rated batches go: its parts, its stats, the progress bar.
+pub struct Writer {
+    context: Arc<Context>,
+    gathered: Arc<Mutex<Gathered>>,
+    dataset: usize,
     parts: Option<UnitParts>,
 }
 
-impl Sink {
-    pub fn new(
-        feed: Arc<Feed>,
-        context: Arc<Context>,
-        gathered: Arc<Mutex<Gathered>>,
-        dataset: usize,
-    ) -> Sink {
-        Sink {
-            feed,
+impl Writer {
+    pub fn new(context: Arc<Context>, gathered: Arc<Mutex<Gathered>>, dataset: usize) -> Writer {
+        Writer {
             context,
             gathered,
             dataset,
-            current: None,
             parts: None,
         }
     }
 
-    fn batch_done(&mut self, fed: Fed, statuses: Vec<Status>) -> Result<(), Error> {
+    /// A whole batch of unit `fed.unit`, with its rows' statuses in row order.
+    pub fn batch_done(&mut self, fed: Fed, statuses: Vec<Status>) -> Result<(), Error> {
         let ctx = self.context.clone();
         let shared = self.gathered.clone();
         let mut gathered = shared.lock().expect("never poisoned");
@@ -152,6 +144,31 @@ impl Sink {
         }
         Ok(())
     }
+
+    /// Close the last parts: every batch is written.
+    pub fn finish(mut self) -> Result<(), Error> {
+        let gathered = self.gathered.clone();
+        let mut gathered = gathered.lock().expect("never poisoned");
+        self.close_parts(&mut gathered)
+    }
+}
+
+/// The sink of one dataset in a run that rates row by row: it gathers each batch's outcomes from
+/// the rows, then hands the whole batch to its [`Writer`].
+pub struct Sink {
+    feed: Arc<Feed>,
+    current: Option<(Fed, Vec<Status>)>,
+    writer: Writer,
+}
+
+impl Sink {
+    pub fn new(feed: Arc<Feed>, writer: Writer) -> Sink {
+        Sink {
+            feed,
+            current: None,
+            writer,
+        }
+    }
 }
 
 impl RowSink for Sink {
@@ -165,20 +182,18 @@ impl RowSink for Sink {
         statuses.push(outcome.status.clone());
         if statuses.len() == fed.batch.num_rows() {
             let (fed, statuses) = self.current.take().expect("set above");
-            self.batch_done(fed, statuses)?;
+            self.writer.batch_done(fed, statuses)?;
         }
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<Vec<PathBuf>, Error> {
+    fn finish(self: Box<Self>) -> Result<Vec<PathBuf>, Error> {
         if self.current.is_some() || self.feed.pending() > 0 {
             return Err(Error::Internal(
                 "filter's pass ended with rows of a batch not rated".into(),
             ));
         }
-        let gathered = self.gathered.clone();
-        let mut gathered = gathered.lock().expect("never poisoned");
-        self.close_parts(&mut gathered)?;
+        self.writer.finish()?;
         Ok(Vec::new())
     }
 }

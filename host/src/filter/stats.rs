@@ -12,6 +12,37 @@ use std::collections::BTreeMap;
 /// Histogram bins are this wide: scores are small numbers (1–3, 0–5, 0–1 for most lenses).
 const BIN_WIDTH: f64 = 0.1;
 
+/// One more of `key` (allocating a key only the first time it is seen: this runs for every row).
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// The name of the histogram bin `score` falls in: its lower edge with one decimal (`"2.3"` holds
+/// [2.3, 2.4)), exactly as `format!("{:.1}", edge)` writes it, but in integers and on the stack:
+/// exact float formatting cost more than the rest of counting a row.
+fn bin_name(score: f64, buf: &mut [u8; 32]) -> std::borrow::Cow<'_, str> {
+    use std::io::Write;
+    let edge = (score / BIN_WIDTH).floor();
+    // Far outside any score range, or not a number: the float's own formatting.
+    if !(edge.is_finite() && edge.abs() < 1e15) || (edge == 0.0 && edge.is_sign_negative()) {
+        return format!("{:.1}", edge * BIN_WIDTH).into();
+    }
+    let tenths = edge as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let (whole, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+    let mut out = &mut buf[..];
+    write!(out, "{sign}{whole}.{tenth}").expect("at most 18 bytes");
+    let len = 32 - out.len();
+    std::str::from_utf8(&buf[..len])
+        .expect("written from str")
+        .into()
+}
+
 /// Why a row ended where it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -80,17 +111,16 @@ impl DatasetStats {
         }
         match status {
             Status::Rated { scores, bucket } => {
-                *self.buckets.entry(bucket.clone()).or_default() += 1;
+                count(&mut self.buckets, bucket);
                 for ((label, sum), &score) in labels.iter().zip(&mut self.sums).zip(&scores.scores)
                 {
                     sum.add(score);
-                    let bin = format!("{:.1}", (score / BIN_WIDTH).floor() * BIN_WIDTH);
-                    *self
-                        .histograms
-                        .entry(label.clone())
-                        .or_default()
-                        .entry(bin)
-                        .or_default() += 1;
+                    let histogram = match self.histograms.get_mut(label) {
+                        Some(h) => h,
+                        None => self.histograms.entry(label.clone()).or_default(),
+                    };
+                    let mut name = [0u8; 32];
+                    count(histogram, &bin_name(score, &mut name));
                 }
             }
             Status::Failed(e) => {
@@ -169,6 +199,27 @@ mod tests {
     use super::*;
     use crate::pipeline::rate::Usage;
     use crate::pipeline::{FailureKind, RowScores, Stage, StageError};
+
+    #[test]
+    fn bin_names_are_the_float_formatting_of_the_lower_edge() {
+        let mut scores: Vec<f64> = (-400..=400).map(|k| k as f64 * 0.0125).collect();
+        scores.extend([
+            0.0,
+            -0.0,
+            1e-12,
+            -1e-12,
+            2.9999999,
+            1e20,
+            -1e20,
+            f64::NAN,
+            f64::INFINITY,
+        ]);
+        for score in scores {
+            let mut buf = [0u8; 32];
+            let want = format!("{:.1}", (score / BIN_WIDTH).floor() * BIN_WIDTH);
+            assert_eq!(bin_name(score, &mut buf), want, "{score}");
+        }
+    }
 
     fn rated(score: f64, bucket: &str) -> RowOutcome {
         RowOutcome {

@@ -25,6 +25,23 @@ use std::sync::Arc;
 /// Template variables for one prompt: input field name → text (for pretrain lenses, one chunk).
 pub type Inputs = BTreeMap<String, String>;
 
+/// A row's `values` keyed by a lens's input `fields` (the columns map to the fields in order), or
+/// why the row is skipped (a null).
+pub fn inputs_of<'a>(
+    fields: &[String],
+    columns: &[String],
+    values: impl IntoIterator<Item = Option<&'a str>>,
+) -> Result<Inputs, String> {
+    let mut inputs = Inputs::new();
+    for ((field, column), value) in fields.iter().zip(columns).zip(values) {
+        match value {
+            Some(v) => inputs.insert(field.clone(), v.to_string()),
+            None => return Err(format!("null in column `{column}`")),
+        };
+    }
+    Ok(inputs)
+}
+
 /// What preprocessing made of a row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {

@@ -100,7 +100,7 @@ impl Usage {
 }
 
 /// A local lens's whole row: score, aggregate and bucket, where the stages run.
-fn local_row(stages: &dyn Stages, index: u64, fields: Inputs) -> RowOutcome {
+pub(crate) fn local_row(stages: &dyn Stages, index: u64, fields: Inputs) -> RowOutcome {
     let rated = stages.score(index, &fields).and_then(|scores| {
         let row = stages.aggregate(index, std::slice::from_ref(&scores))?;
         let bucket = stages.bucket(index, &row)?;

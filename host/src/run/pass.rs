@@ -191,16 +191,13 @@ async fn rate_batch(
         .collect()
 }
 
-/// A row's values keyed by the lens's input fields (columns map to fields in order), or why it is skipped.
+/// A row's values keyed by the lens's input fields, or why it is skipped.
 fn lens_fields(run: &LensRun, columns: &[String], row: &Row) -> Result<Inputs, String> {
-    let mut fields = Inputs::new();
-    for ((field, column), value) in run.lens.input_fields.iter().zip(columns).zip(&row.values) {
-        match value {
-            Some(v) => fields.insert(field.clone(), v.clone()),
-            None => return Err(format!("null in column `{column}`")),
-        };
-    }
-    Ok(fields)
+    crate::pipeline::inputs_of(
+        &run.lens.input_fields,
+        columns,
+        row.values.iter().map(Option::as_deref),
+    )
 }
 
 /// A spawned row. Dropped unfinished (the run stopped waiting, e.g. after a run-stopping error),

@@ -1,0 +1,136 @@
+//! `classified filter` with a component that misbehaves on some rows: each such row fails (or is
+//! skipped) alone, is counted by kind, and lands in the rejected output with its reason, while the
+//! rows around it, rated at the same time on every component thread, are kept in input order.
+
+mod component_support;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use component_support::{guest, local_lens};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+/// Every batch of the part files `part-*.parquet` directly in `dir`, in name order.
+fn parts(dir: &Path) -> Vec<RecordBatch> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(Result::unwrap)
+        })
+        .collect()
+}
+
+/// Column `name` of every batch, as optional strings.
+fn strings(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let column = b.column_by_name(name).unwrap().as_string::<i32>().clone();
+            (0..column.len())
+                .map(move |i| column.is_valid(i).then(|| column.value(i).to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn misbehaving_rows_fail_alone_and_are_counted_and_written_with_their_reason() {
+    component_support::init();
+    let tmp = tempfile::tempdir().unwrap();
+    let lens = local_lens(tmp.path(), "hostile", &guest("hostile_lens"), json!({}));
+    // 3,000 rows over several record batches; the bad ones are spread through them.
+    let bad = |i: usize| match i % 500 {
+        7 => Some(Value::from("panic")),
+        123 => Some(Value::from("refuse")),
+        250 => Some(Value::from("bad label")),
+        499 => Some(Value::Null),
+        _ => None,
+    };
+    let lines: Vec<String> = (0..3000)
+        .map(|i| {
+            let text = bad(i).unwrap_or_else(|| Value::from(format!("row {i} is fine")));
+            json!({"id": i, "text": text}).to_string()
+        })
+        .collect();
+    let rows = tmp.path().join("rows.jsonl");
+    std::fs::write(&rows, lines.join("\n")).unwrap();
+    let out = tmp.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_classified"))
+        .arg("filter")
+        .arg(&rows)
+        .arg("text")
+        .arg(&lens)
+        .arg("--out")
+        .arg(&out)
+        .args(["--min", "overall=0", "--write-rejected", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let stats: Value =
+        serde_json::from_slice(&std::fs::read(out.join("stats.json")).unwrap()).unwrap();
+    let total = &stats["total"];
+    assert_eq!(total["rows_in"], 3000, "{total}");
+    assert_eq!(total["rows_failed"], 18, "{total}");
+    assert_eq!(total["rows_skipped"], 6, "{total}");
+    assert_eq!(total["rows_kept"], 3000 - 24, "{total}");
+
+    let kept = parts(&out);
+    let kept_ids: Vec<i64> = kept
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("id")
+                .unwrap()
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    let want: Vec<i64> = (0..3000)
+        .filter(|&i| bad(i).is_none())
+        .map(|i| i as i64)
+        .collect();
+    assert_eq!(kept_ids, want, "kept rows, in input order");
+
+    let rejected = parts(&out.join("rejected"));
+    let texts = strings(&rejected, "text");
+    let status = strings(&rejected, "status");
+    let reason = strings(&rejected, "reason");
+    assert_eq!(texts.len(), 24);
+    for ((text, status), reason) in texts.iter().zip(&status).zip(&reason) {
+        let (status, reason) = (status.as_deref().unwrap(), reason.as_deref().unwrap());
+        match text.as_deref() {
+            None => assert_eq!((status, reason), ("skipped", "null in column `text`")),
+            Some("panic") => {
+                assert_eq!(status, "failed");
+                assert!(reason.contains("panic"), "{reason}");
+            }
+            Some("refuse") => {
+                assert_eq!(status, "failed");
+                assert!(reason.contains("the row asked to be refused"), "{reason}");
+            }
+            Some("bad label") => {
+                assert_eq!(status, "failed");
+                assert!(reason.contains("no_such_label"), "{reason}");
+            }
+            other => panic!("{other:?} was rejected: {status} {reason}"),
+        }
+    }
+}
