@@ -75,9 +75,9 @@ pub enum Filtered {
 pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
     let out = config.run.settings.data_dir.clone();
     let selection = &config.run.selection;
-    let files = inputs::files(selection, &config.run.settings)?;
+    let inputs = inputs::files(selection, &config.run.settings)?;
     let lens = selection.lenses[0].clone();
-    let (units, stamps) = units::plan_files(&files, &selection.columns, config.unit_bytes)?;
+    let (units, stamps) = units::plan_files(&inputs.files, &selection.columns, config.unit_bytes)?;
     let range = match config.shard {
         Some(s) => units::deal(&units, s.index, s.count),
         None => 0..units.len(),
@@ -97,7 +97,7 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
         config.top,
     )?;
     let lens_info = LensInfo::new(&lens, buckets);
-    let identity = identity(&config, &lens_info);
+    let identity = identity(&config, &lens_info, &inputs.commits);
 
     std::fs::create_dir_all(&out).map_err(|source| Error::Output {
         path: out.display().to_string(),
@@ -252,7 +252,11 @@ fn take(gathered: Arc<Mutex<Gathered>>) -> Gathered {
 }
 
 /// Everything but the shard that decides a run's output: shards of one run share it.
-fn identity(config: &FilterConfig, lens: &LensInfo) -> serde_json::Value {
+fn identity(
+    config: &FilterConfig,
+    lens: &LensInfo,
+    commits: &[Option<String>],
+) -> serde_json::Value {
     let s = &config.run.selection;
     serde_json::json!({
         "command": "filter",
@@ -261,6 +265,7 @@ fn identity(config: &FilterConfig, lens: &LensInfo) -> serde_json::Value {
         "split": s.split,
         "hub_config": s.hub.config,
         "revision": s.hub.revision,
+        "hub_commits": commits,
         "lens": lens,
         "min_bucket": config.min_bucket,
         "min": config.min,

@@ -32,6 +32,20 @@ struct Online {
 impl Hub {
     /// Must be called inside the tokio runtime the blocking readers will use.
     pub fn new(settings: HubSettings) -> Result<Hub, HubError> {
+        Self::build(settings, HubHttp::new)
+    }
+
+    /// A connection whose range reads run on a runtime of their own, so its remote files can be
+    /// read after the runtime this is made in has ended (see [`HubHttp::detached`]). Must still
+    /// be called inside a runtime: the listing client runs there.
+    pub fn detached(settings: HubSettings) -> Result<Hub, HubError> {
+        Self::build(settings, HubHttp::detached)
+    }
+
+    fn build(
+        settings: HubSettings,
+        http: fn(&HubSettings) -> Result<Arc<HubHttp>, HubError>,
+    ) -> Result<Hub, HubError> {
         let online = if settings.offline {
             None
         } else {
@@ -50,7 +64,7 @@ impl Hub {
             })?;
             Some(Online {
                 client,
-                http: HubHttp::new(&settings)?,
+                http: http(&settings)?,
             })
         };
         Ok(Hub { settings, online })
@@ -149,7 +163,15 @@ impl Hub {
         let mut files: Vec<RepoFile> = entries
             .into_iter()
             .filter_map(|entry| match entry {
-                RepoTreeEntry::File { path, size, .. } => Some(RepoFile { path, size }),
+                RepoTreeEntry::File {
+                    path, size, oid, ..
+                } => Some(RepoFile {
+                    path,
+                    size,
+                    // The tree's object id (for an LFS file, of its pointer, which names the
+                    // content's sha256): another content, another id.
+                    etag: Some(oid),
+                }),
                 _ => None,
             })
             .collect();
@@ -224,6 +246,10 @@ fn walk_snapshot(root: &Path, dir: &Path, out: &mut Vec<RepoFile>) {
             out.push(RepoFile {
                 path: rel.to_string_lossy().replace('\\', "/"),
                 size: meta.len(),
+                // The cache names a blob by its download's ETag (an LFS file's sha256), not by
+                // the object id the tree lists: no hash here, so an offline shard's stamps
+                // compare equal to an online one's (the commit in the file's name pins it).
+                etag: None,
             });
         }
     }

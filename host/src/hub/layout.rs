@@ -21,6 +21,8 @@ use patterns::{Pattern, SplitPatterns, default_split_patterns};
 pub struct RepoFile {
     pub path: String,
     pub size: u64,
+    /// The content hash the tree listing gives (its object id); `None` offline.
+    pub etag: Option<String>,
 }
 
 /// A data file chosen for a split, with the format its extension gives it.

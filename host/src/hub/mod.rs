@@ -7,7 +7,8 @@
 //! - `layout.rs`: which files make which config and split, as `datasets` decides.
 //! - `remote.rs`: range reads for `--stream` (resume, CDN URL reuse and expiry).
 //! - `rows.rs`, `shuffle.rs`: the rows of many files as one dataset; slices, samples, shuffling.
-//! - `open.rs`: ties them together for `summary`.
+//! - `open.rs`: ties them together for `summary`, and lists a whole split's files (cached, or read
+//!   by range with `--stream`) for `filter`.
 
 pub mod api;
 pub mod error;

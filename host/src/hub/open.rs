@@ -11,7 +11,7 @@ use crate::data::{self, Dataset, Sample, Source};
 use crate::error::Error;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::runtime::Handle;
 
@@ -110,12 +110,31 @@ pub fn open(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Dataset, Err
     })
 }
 
-/// Every file of a whole split (or of `train+test`, in the order asked), downloaded into the Hub
-/// cache (or taken from it offline), as local paths in file order: for `filter`, which reads every
-/// row of every file by record batches and cuts big Parquet files into row-group units. Slices
-/// (`train[:1000]`) are refused: `filter` keeps rows of whole splits. Blocking: call it inside the
-/// runtime, off its async threads.
-pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Vec<PathBuf>, Error> {
+/// One file of a split for `filter`: where its bytes are, and what the Hub lists for it.
+#[derive(Debug, Clone)]
+pub struct SplitFile {
+    pub source: Source,
+    /// `hf://datasets/owner/name@sha/path`: the same on every machine, wherever its cache is.
+    pub name: String,
+    pub size: u64,
+    /// The content hash the Hub lists, online (see [`RepoFile::etag`]).
+    pub etag: Option<String>,
+}
+
+/// The files of a whole split, and the commit they were listed at.
+#[derive(Debug, Clone)]
+pub struct SplitSources {
+    pub sha: String,
+    pub files: Vec<SplitFile>,
+}
+
+/// Every file of a whole split (or of `train+test`, in the order asked), in file order, for
+/// `filter`, which reads every row of every file by record batches and cuts big Parquet files into
+/// row-group units. Without `stream` (and offline) the files are downloaded into the Hub cache (or
+/// taken from it); with it, they stay on the Hub and are read by range requests (Arrow IPC files
+/// excepted, which are always downloaded). Slices (`train[:1000]`) are refused: `filter` keeps
+/// rows of whole splits. Blocking: call it inside the runtime, off its async threads.
+pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<SplitSources, Error> {
     let handle = Handle::current();
     let dataset = DatasetRef::parse(reference).map_err(layout_error)?;
     let split_text = req.split.unwrap_or("train");
@@ -131,22 +150,59 @@ pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Vec<P
         .into());
     }
     let selection = handle.block_on(select(hub, &dataset, req, &spec))?;
-    let mut paths = Vec::new();
+    let remote = req.stream && !hub.offline();
+    let mut out = Vec::new();
     for (_, files) in &selection.splits {
-        let wanted: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
-        if !hub.offline() {
-            let bytes: u64 = files.iter().map(|f| f.size).sum();
+        let mut sources: Vec<Option<Source>> = Vec::new();
+        let mut to_fetch = Vec::new();
+        for file in files {
+            match hub.remote(&selection.repo, &selection.sha, file) {
+                Some(remote_file) if remote && data::reads_by_range(Path::new(&file.path)) => {
+                    sources.push(Some(Source::Remote(Arc::new(remote_file))));
+                }
+                _ => {
+                    sources.push(None);
+                    to_fetch.push(file.path.clone());
+                }
+            }
+        }
+        if !to_fetch.is_empty() && !hub.offline() {
+            let bytes: u64 = files
+                .iter()
+                .filter(|f| to_fetch.contains(&f.path))
+                .map(|f| f.size)
+                .sum();
             eprintln!(
                 "downloading {} file(s) ({}) of {} into the Hub cache {} (files already there are not fetched again)",
-                wanted.len(),
+                to_fetch.len(),
                 human_bytes(bytes),
                 selection.repo,
                 hub.settings.cache_dir.display()
             );
         }
-        paths.extend(handle.block_on(hub.fetch_all(&selection.repo, &selection.sha, &wanted))?);
+        let mut fetched = handle
+            .block_on(hub.fetch_all(&selection.repo, &selection.sha, &to_fetch))?
+            .into_iter();
+        for (file, source) in files.iter().zip(sources) {
+            let source = match source {
+                Some(s) => s,
+                None => Source::Local(fetched.next().expect("one fetched path per file to fetch")),
+            };
+            out.push(SplitFile {
+                source,
+                name: format!(
+                    "hf://datasets/{}@{}/{}",
+                    selection.repo, selection.sha, file.path
+                ),
+                size: file.size,
+                etag: file.etag.clone(),
+            });
+        }
     }
-    Ok(paths)
+    Ok(SplitSources {
+        sha: selection.sha,
+        files: out,
+    })
 }
 
 use crate::data::Rows;
@@ -312,8 +368,9 @@ async fn select(
     };
     let configs = layout::configs(&files, readme.as_deref()).map_err(layout_error)?;
     let default_problem = layout::select(&configs, config.as_deref()).err();
-    let (configs, sha) = match default_problem {
-        None => (configs, sha),
+    // The listing the chosen files come from: the revision's, or the Parquet branch's.
+    let (configs, sha, listing) = match default_problem {
+        None => (configs, sha, files),
         // No readable data files: the Hub's auto-converted Parquet branch, as `datasets` falls back to.
         // Offline, a snapshot without data files is one whose files were never downloaded (a
         // `--stream` run caches refs and the README only): say that, not that the dataset has none.
@@ -337,7 +394,7 @@ async fn select(
             };
             let parquet_files = hub.files(&repo, &parquet_sha).await?;
             let configs = layout::parquet_branch_configs(&parquet_files).map_err(layout_error)?;
-            (configs, parquet_sha)
+            (configs, parquet_sha, parquet_files)
         }
         Some(e) => return Err(layout_error(e).into()),
     };
@@ -351,6 +408,11 @@ async fn select(
             .map(|f| RepoFile {
                 path: f.path.clone(),
                 size: f.size,
+                // `Hub::files` lists sorted by path.
+                etag: listing
+                    .binary_search_by(|l| l.path.as_str().cmp(&f.path))
+                    .ok()
+                    .and_then(|i| listing[i].etag.clone()),
             })
             .collect();
         splits.push((split, picked));

@@ -36,11 +36,51 @@ pub struct HubHttp {
     retry: RetryPolicy,
     /// Body bytes received from the Hub and its CDN, for the end-of-run report and the benchmark.
     bytes_received: AtomicU64,
+    /// The runtime `handle` belongs to, when it is this client's own (see [`HubHttp::detached`]).
+    _own: Option<OwnRuntime>,
+}
+
+/// A runtime owned by one client, shut down without waiting when the client goes (which may be
+/// inside another runtime, where a plain drop would panic).
+#[derive(Debug)]
+struct OwnRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl HubHttp {
     /// Must be called inside the tokio runtime whose handle the blocking readers will use.
     pub fn new(settings: &HubSettings) -> Result<Arc<HubHttp>, HubError> {
+        Self::build(settings, Handle::current(), None)
+    }
+
+    /// A client with a runtime of its own, for files read after the runtime that listed them has
+    /// ended: `filter` plans its units in one runtime and reads them in others (one per pass), and
+    /// a connection or a blocking read must not depend on a runtime that is gone.
+    pub fn detached(settings: &HubSettings) -> Result<Arc<HubHttp>, HubError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("hub-http")
+            .enable_all()
+            .build()
+            .map_err(|e| HubError::Unexpected {
+                endpoint: settings.endpoint.clone(),
+                what: format!("no runtime for range reads ({e})"),
+            })?;
+        let handle = runtime.handle().clone();
+        Self::build(settings, handle, Some(OwnRuntime(Some(runtime))))
+    }
+
+    fn build(
+        settings: &HubSettings,
+        handle: Handle,
+        own: Option<OwnRuntime>,
+    ) -> Result<Arc<HubHttp>, HubError> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("classified/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
@@ -54,7 +94,7 @@ impl HubHttp {
             client,
             endpoint: settings.endpoint.clone(),
             token: settings.token.clone(),
-            handle: Handle::current(),
+            handle,
             retry: RetryPolicy {
                 max_retries: MAX_RETRIES,
                 max_rate_limited: MAX_RETRIES,
@@ -62,6 +102,7 @@ impl HubHttp {
                 max_delay: Duration::from_secs(60),
             },
             bytes_received: AtomicU64::new(0),
+            _own: own,
         }))
     }
 
@@ -304,6 +345,8 @@ impl RemoteFile for HubFile {
     fn read_range(&self, start: u64, len: u64) -> io::Result<Bytes> {
         let end = (start + len).min(self.0.size);
         let mut reader = HubReader::new(self.0.clone(), start, end);
+        // The whole range is wanted: one request for it, not windows growing from a few KB.
+        reader.window = end.saturating_sub(start).max(1);
         let mut out = Vec::with_capacity(end.saturating_sub(start) as usize);
         reader.read_to_end(&mut out)?;
         Ok(Bytes::from(out))

@@ -41,18 +41,13 @@ pub fn gather(dir: &Path) -> Result<Vec<Marker>, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let first = &markers[0];
     for m in &markers[1..] {
-        if m.identity != first.identity {
-            return Err(Error::Usage(format!(
-                "shard {} of {count} in {} belongs to another run than shard 0 (other datasets, columns, lens or rules); rerun it with the same arguments",
-                m.shard,
-                dir.display()
-            )));
-        }
+        // The data first: a Hub dataset whose branch moved between shards also has another
+        // commit in its identity, and the file that changed says more than "another run".
         for (a, b) in first.stamps.iter().zip(&m.stamps) {
-            if a != b {
+            if let Some(change) = a.difference(b) {
                 return Err(Error::Usage(format!(
-                    "the dataset changed between shards: {} was {} bytes for shard 0 and {} bytes (or another modification time) for shard {}; rerun every shard on the same data",
-                    a.path, a.bytes, b.bytes, m.shard
+                    "the dataset changed between shards: for shard {} of {count}, {change} (as shard 0 saw it); rerun every shard on the same data",
+                    m.shard
                 )));
             }
         }
@@ -62,6 +57,19 @@ pub fn gather(dir: &Path) -> Result<Vec<Marker>, Error> {
                 first.stamps.len(),
                 m.shard,
                 m.stamps.len()
+            )));
+        }
+        if m.identity != first.identity {
+            let commits = |i: &serde_json::Value| i.get("hub_commits").cloned();
+            let what = if commits(&m.identity) != commits(&first.identity) {
+                "another commit of the Hub dataset"
+            } else {
+                "other datasets, columns, lens or rules"
+            };
+            return Err(Error::Usage(format!(
+                "shard {} of {count} in {} belongs to another run than shard 0 ({what}); rerun it with the same arguments",
+                m.shard,
+                dir.display()
             )));
         }
     }
@@ -75,15 +83,24 @@ mod tests {
     use serde_json::json;
 
     fn write(dir: &Path, index: usize, count: usize, bytes: u64) {
+        write_stamp(dir, index, count, stamp("d.parquet", bytes, None), "c1");
+    }
+
+    fn stamp(path: &str, bytes: u64, etag: Option<&str>) -> FileStamp {
+        FileStamp {
+            path: path.into(),
+            bytes,
+            modified_ns: 1,
+            etag: etag.map(str::to_string),
+        }
+    }
+
+    fn write_stamp(dir: &Path, index: usize, count: usize, stamp: FileStamp, commit: &str) {
         let marker = Marker {
-            identity: json!({"lens": "a"}),
+            identity: json!({"lens": "a", "hub_commits": [commit]}),
             shard: index,
             count,
-            stamps: vec![FileStamp {
-                path: "d.parquet".into(),
-                bytes,
-                modified_ns: 1,
-            }],
+            stamps: vec![stamp],
             stats: json!({}),
         };
         marker::write(dir, ShardSpec { index, count }, &marker).unwrap();
@@ -104,8 +121,45 @@ mod tests {
         write(dir.path(), 1, 4, 10);
         write(dir.path(), 3, 4, 11);
         let err = gather(dir.path()).unwrap_err().to_string();
-        assert!(err.starts_with("the dataset changed between shards: d.parquet was 10 bytes for shard 0 and 11 bytes"), "{err}");
+        assert!(
+            err.starts_with(
+                "the dataset changed between shards: for shard 3 of 4, d.parquet was 10 bytes and then 11 bytes"
+            ),
+            "{err}"
+        );
         write(dir.path(), 3, 4, 10);
         assert_eq!(gather(dir.path()).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_hub_file_with_another_hash_or_commit_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = "hf://datasets/o/n@c1/data/a.parquet";
+        write_stamp(dir.path(), 0, 2, stamp(file, 10, Some("aa")), "c1");
+        write_stamp(dir.path(), 1, 2, stamp(file, 10, Some("bb")), "c1");
+        let err = gather(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "for shard 1 of 2, {file} had content hash aa and then bb"
+            )),
+            "{err}"
+        );
+        // The branch moved: the file is another commit's (a path with another sha).
+        let moved = "hf://datasets/o/n@c2/data/a.parquet";
+        write_stamp(dir.path(), 1, 2, stamp(moved, 10, Some("aa")), "c2");
+        let err = gather(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{moved} where it read {file}")),
+            "{err}"
+        );
+        // Same files, another commit recorded: named as such.
+        write_stamp(dir.path(), 1, 2, stamp(file, 10, Some("aa")), "c2");
+        let err = gather(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("(another commit of the Hub dataset)"), "{err}");
+        write_stamp(dir.path(), 1, 2, stamp(file, 10, Some("aa")), "c1");
+        assert_eq!(gather(dir.path()).unwrap().len(), 2);
+        // A shard listed offline (no hash): compared by name and size.
+        write_stamp(dir.path(), 1, 2, stamp(file, 10, None), "c1");
+        assert_eq!(gather(dir.path()).unwrap().len(), 2);
     }
 }

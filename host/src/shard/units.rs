@@ -2,20 +2,27 @@
 //! range of row groups of a Parquet file bigger than the unit size, so one huge file still spreads
 //! over many shards. Units are listed in dataset, file-name and row order, and each shard takes one
 //! contiguous run of them, balanced by bytes: the same on every machine, and the shards' outputs,
-//! taken in shard order, are in input order.
+//! taken in shard order, are in input order. A unit's file may be local or on the Hub (`--stream`):
+//! planning reads a remote Parquet file's footer by range, and a shard reads only its units.
 
+use crate::data::Source;
 use crate::data::batches::{self, FileInfo};
 use crate::error::Error;
+use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// One unit of work.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Unit {
     /// Position of its dataset in the run's dataset list.
     pub dataset: usize,
+    /// The file, as messages name it: a local path, or `hf://datasets/owner/name@sha/path` for a
+    /// file streamed from the Hub.
     pub path: PathBuf,
+    /// Where the file's bytes come from: a local file, or a Hub file read by range requests.
+    pub source: Source,
     /// Parquet only: the row groups of this unit (the whole file otherwise).
     pub groups: Option<Range<usize>>,
     /// Index of the unit's first row in its dataset (row numbers continue across files).
@@ -23,27 +30,40 @@ pub struct Unit {
     pub rows: u64,
     /// Bytes on disk: the file, or the compressed row groups.
     pub bytes: u64,
+    /// JSON Lines and CSV: the schema found when planning, so reading does not look for it again.
+    schema: Option<SchemaRef>,
 }
 
 impl Unit {
-    /// This unit's record batches: the one place a unit is opened, whatever holds its file.
+    /// This unit's record batches: the one place a unit is opened, whatever holds its file (a
+    /// remote Parquet unit fetches only its own row groups).
     pub fn read(&self) -> Result<batches::Batches, crate::data::DataError> {
-        batches::read(&self.path, self.groups.clone())
+        batches::read(&self.source, self.groups.clone(), self.schema.clone())
     }
 }
 
-/// What a file looked like when planned: a different size or time later means the dataset
-/// changed between shards.
+/// What a file looked like when planned: a different size, time or content hash later means the
+/// dataset changed between shards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileStamp {
+    /// A local path, or `hf://datasets/owner/name@sha/path` for a Hub file (streamed or cached:
+    /// the same on every machine, wherever its Hub cache is).
     pub path: String,
     pub bytes: u64,
-    /// Modification time, nanoseconds since the epoch (0 where the file system keeps none).
+    /// Local files: modification time, nanoseconds since the epoch (0 where the file system
+    /// keeps none, and for Hub files, whose download time says nothing about their content).
+    #[serde(default)]
     pub modified_ns: u128,
+    /// Hub files listed online: the content hash the Hub lists (the object id of its tree). Only
+    /// compared when both stamps have one: an offline shard lists files from the cache, which
+    /// names none, and the commit in `path` pins the content anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl FileStamp {
-    fn of(path: &Path) -> Result<FileStamp, Error> {
+    /// A local file's stamp: its size and modification time.
+    pub fn of(path: &Path) -> Result<FileStamp, Error> {
         let meta = std::fs::metadata(path).map_err(|e| crate::data::DataError::Io {
             path: path.to_path_buf(),
             error: e,
@@ -57,6 +77,49 @@ impl FileStamp {
             path: path.display().to_string(),
             bytes: meta.len(),
             modified_ns,
+            etag: None,
+        })
+    }
+
+    /// How `later` differs from this stamp, in words (`None` when it does not).
+    pub fn difference(&self, later: &FileStamp) -> Option<String> {
+        if self.path != later.path {
+            return Some(format!("{} where it read {}", later.path, self.path));
+        }
+        if self.bytes != later.bytes {
+            return Some(format!(
+                "{} was {} bytes and then {} bytes",
+                self.path, self.bytes, later.bytes
+            ));
+        }
+        if let (Some(before), Some(after)) = (&self.etag, &later.etag)
+            && before != after
+        {
+            return Some(format!(
+                "{} had content hash {before} and then {after}",
+                self.path
+            ));
+        }
+        if self.modified_ns != later.modified_ns {
+            return Some(format!("{} was modified in between", self.path));
+        }
+        None
+    }
+}
+
+/// One data file to plan: where its bytes are, and how it is stamped.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub source: Source,
+    pub stamp: FileStamp,
+}
+
+impl InputFile {
+    /// A local file, stamped by its size and modification time.
+    pub fn local(path: PathBuf) -> Result<InputFile, Error> {
+        Ok(InputFile {
+            stamp: FileStamp::of(&path)?,
+            source: Source::Local(path),
         })
     }
 }
@@ -96,14 +159,15 @@ pub fn plan(
 ) -> Result<(Vec<Unit>, Vec<FileStamp>), Error> {
     let files = datasets
         .iter()
-        .map(|d| files_of(d))
+        .map(|d| files_of(d)?.into_iter().map(InputFile::local).collect())
         .collect::<Result<Vec<_>, _>>()?;
     plan_files(&files, columns, unit_bytes)
 }
 
-/// [`plan`] over each dataset's files, already listed (a folder's files, or a Hub split's).
+/// [`plan`] over each dataset's files, already listed (a folder's files, or a Hub split's, local
+/// or streamed: a remote Parquet file's footer is read by range, nothing more).
 pub fn plan_files(
-    datasets: &[Vec<PathBuf>],
+    datasets: &[Vec<InputFile>],
     columns: &[String],
     unit_bytes: u64,
 ) -> Result<(Vec<Unit>, Vec<FileStamp>), Error> {
@@ -111,9 +175,9 @@ pub fn plan_files(
     let mut stamps = Vec::new();
     for (dataset, files) in datasets.iter().enumerate() {
         let mut first_row = 0;
-        for path in files {
-            stamps.push(FileStamp::of(path)?);
-            let info = batches::inspect(path, columns)?;
+        for file in files {
+            stamps.push(file.stamp.clone());
+            let info = batches::inspect(&file.source, columns)?;
             units.extend(file_units(dataset, &info, first_row, unit_bytes));
             first_row += info.rows;
         }
@@ -127,11 +191,13 @@ fn file_units(dataset: usize, info: &FileInfo, first_row: u64, unit_bytes: u64) 
     if info.row_groups.len() < 2 || info.bytes <= unit_bytes {
         return vec![Unit {
             dataset,
-            path: info.path.clone(),
+            path: info.source.path().to_path_buf(),
+            source: info.source.clone(),
             groups: None,
             first_row,
             rows: info.rows,
             bytes: info.bytes,
+            schema: info.schema.clone(),
         }];
     }
     let mut units = Vec::new();
@@ -142,11 +208,13 @@ fn file_units(dataset: usize, info: &FileInfo, first_row: u64, unit_bytes: u64) 
         if bytes >= unit_bytes || g + 1 == info.row_groups.len() {
             units.push(Unit {
                 dataset,
-                path: info.path.clone(),
+                path: info.source.path().to_path_buf(),
+                source: info.source.clone(),
                 groups: Some(start..g + 1),
                 first_row: row,
                 rows,
                 bytes,
+                schema: None,
             });
             row += rows;
             (start, rows, bytes) = (g + 1, 0, 0);
@@ -183,10 +251,12 @@ mod tests {
         Unit {
             dataset: 0,
             path: "x".into(),
+            source: Source::Local("x".into()),
             groups: None,
             first_row: 0,
             rows: 1,
             bytes,
+            schema: None,
         }
     }
 
@@ -213,10 +283,11 @@ mod tests {
     #[test]
     fn a_big_parquet_file_is_cut_into_row_group_runs() {
         let info = FileInfo {
-            path: "big.parquet".into(),
+            source: Source::Local("big.parquet".into()),
             rows: 40,
             bytes: 4000,
             row_groups: vec![(10, 1000); 4],
+            schema: None,
         };
         let units = file_units(1, &info, 100, 1500);
         let got: Vec<_> = units

@@ -117,6 +117,7 @@ mod tests {
             .map(|(i, p)| RepoFile {
                 path: p.to_string(),
                 size: 100 + i as u64,
+                etag: None,
             })
             .collect()
     }

@@ -9,6 +9,7 @@ fn repo(paths: &[&str]) -> Vec<RepoFile> {
         .map(|p| RepoFile {
             path: p.to_string(),
             size: p.len() as u64,
+            etag: None,
         })
         .collect()
 }
