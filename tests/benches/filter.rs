@@ -222,11 +222,7 @@ fn main() {
         // Keeping the second-best bucket writes most rows back out; keeping the best writes
         // almost none, which shows what reading and scoring alone cost.
         for (label, bucket) in [("model", "second best"), ("model (keep the best)", "best")] {
-            lenses.push((
-                label.into(),
-                folder.to_string_lossy().into_owned(),
-                bucket,
-            ));
+            lenses.push((label.into(), folder.to_string_lossy().into_owned(), bucket));
         }
     }
     drop(texts);

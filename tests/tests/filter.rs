@@ -596,8 +596,9 @@ fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("--split train[:10] is a slice, and filter keeps rows of whole splits"),
+        run.stderr.contains(
+            "--split train[:10] is a slice, and filter and sharded runs read whole splits"
+        ),
         "{}",
         run.stderr
     );

@@ -416,3 +416,66 @@ fn arrow_files_are_downloaded_and_a_compressed_csv_streams() {
         }
     }
 }
+
+/// `summary REPO text LENS EXTRA…` against `hub`, with the Hub cache under `hf_home`.
+fn summary(ws: &Workspace, hub: &HubEmulator, hf_home: &Path, extra: &[&str]) -> support::Run {
+    let mut args = vec!["summary", REPO, "text", LENS];
+    args.extend_from_slice(extra);
+    let mut cmd = ws.command(None, &args);
+    cmd.env("HF_HOME", hf_home)
+        .env("HF_ENDPOINT", hub.endpoint());
+    support::Run::from(cmd.output().unwrap())
+}
+
+#[test]
+fn a_sharded_summary_of_a_hub_split_streams_its_units_and_merges_into_one_summary() {
+    let ws = Workspace::new();
+    let (repo, split_bytes) = parquet_repo(&ws);
+    let hub = HubEmulator::start([repo]);
+    summary(&ws, &hub, &ws.path().join("hf-one"), &[]).ok();
+
+    let home = ws.path().join("hf-streamed");
+    let sharded = ws.path().join("sharded");
+    let out = sharded.to_str().unwrap();
+    for k in 0..2 {
+        let before = hub.bytes_served();
+        let spec = format!("{k}/2");
+        let run = summary(
+            &ws,
+            &hub,
+            &home,
+            &["--stream", "--out", out, "--shard", &spec],
+        )
+        .ok();
+        assert!(
+            run.stderr.contains(&format!("shard {k}/2 is done")),
+            "{}",
+            run.stderr
+        );
+        let fetched = hub.bytes_served() - before;
+        assert!(
+            (fetched as f64) < 0.75 * split_bytes as f64,
+            "shard {k} fetched {fetched} of the split's {split_bytes} bytes"
+        );
+    }
+    assert!(
+        files_under(&home).iter().all(|f| !f.contains("blobs/")),
+        "a streamed shard cached {:?}",
+        files_under(&home)
+    );
+    let marker: serde_json::Value =
+        serde_json::from_slice(&bytes(&sharded.join("shard-0-of-2.json"))).unwrap();
+    assert_eq!(
+        marker["identity"]["hub_commits"].as_array().map(Vec::len),
+        Some(1),
+        "{marker}"
+    );
+    ws.run(None, &["merge", out]).ok();
+    for file in ["summary.csv", "means.csv"] {
+        assert_eq!(
+            std::fs::read_to_string(sharded.join(file)).unwrap(),
+            ws.read(file),
+            "{file}"
+        );
+    }
+}

@@ -12,7 +12,6 @@ pub mod compact;
 pub mod document;
 mod exact_sum;
 pub mod feed;
-mod inputs;
 mod local;
 mod output;
 pub mod parts;
@@ -75,7 +74,7 @@ pub enum Filtered {
 pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
     let out = config.run.settings.data_dir.clone();
     let selection = &config.run.selection;
-    let inputs = inputs::files(selection, &config.run.settings)?;
+    let inputs = crate::shard::inputs::files(selection, &config.run.settings)?;
     let lens = selection.lenses[0].clone();
     let (units, stamps) = units::plan_files(&inputs.files, &selection.columns, config.unit_bytes)?;
     let range = match config.shard {

@@ -145,7 +145,7 @@ pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Split
         .any(|p| p.rows_without_total() != Some((0, None)))
     {
         return Err(HubError::Layout(format!(
-            "--split {split_text} is a slice, and filter keeps rows of whole splits; give the split's name (e.g. --split train)"
+            "--split {split_text} is a slice, and filter and sharded runs read whole splits; give the split's name (e.g. --split train)"
         ))
         .into());
     }

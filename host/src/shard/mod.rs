@@ -5,6 +5,7 @@
 
 pub mod caches;
 pub mod gather;
+pub mod inputs;
 pub mod marker;
 pub mod spec;
 pub mod summary;

@@ -86,18 +86,9 @@ fn run_shard(mut config: RunConfig, spec: ShardSpec) -> Result<Option<PathBuf>, 
                 .into(),
         ));
     }
-    if let Some(hub) = selection
-        .datasets
-        .iter()
-        .find(|d| crate::input::is_hub_reference(d))
-    {
-        return Err(Error::Usage(format!(
-            "{} is not a local file or folder: a sharded summary reads local Parquet, Arrow, JSON Lines and CSV files",
-            hub.display()
-        )));
-    }
     let out = config.settings.data_dir.clone();
-    let (units, stamps) = units::plan(&selection.datasets, &selection.columns, UNIT_BYTES)?;
+    let inputs = super::inputs::files(selection, &config.settings)?;
+    let (units, stamps) = units::plan_files(&inputs.files, &selection.columns, UNIT_BYTES)?;
     let range = units::deal(&units, spec.index, spec.count);
     let lenses: Vec<LensInfo> = selection
         .lenses
@@ -112,6 +103,10 @@ fn run_shard(mut config: RunConfig, spec: ShardSpec) -> Result<Option<PathBuf>, 
         "model": config.settings.model,
         "version": config.version,
         "shards": spec.count,
+        "hub_commits": inputs.commits,
+        "split": selection.split,
+        "hub_config": selection.hub.config,
+        "revision": selection.hub.revision,
     });
     std::fs::create_dir_all(&out).map_err(|source| Error::Output {
         path: out.display().to_string(),

@@ -151,20 +151,8 @@ pub fn files_of(arg: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Every unit of every dataset, in order, and the stamps of the files they come from.
-pub fn plan(
-    datasets: &[PathBuf],
-    columns: &[String],
-    unit_bytes: u64,
-) -> Result<(Vec<Unit>, Vec<FileStamp>), Error> {
-    let files = datasets
-        .iter()
-        .map(|d| files_of(d)?.into_iter().map(InputFile::local).collect())
-        .collect::<Result<Vec<_>, _>>()?;
-    plan_files(&files, columns, unit_bytes)
-}
-
-/// [`plan`] over each dataset's files, already listed (a folder's files, or a Hub split's, local
+/// Every unit of every dataset, in order, and the stamps of the files they come from; each
+/// dataset's files already listed (a folder's files, or a Hub split's, local
 /// or streamed: a remote Parquet file's footer is read by range, nothing more).
 pub fn plan_files(
     datasets: &[Vec<InputFile>],

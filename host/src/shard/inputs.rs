@@ -1,4 +1,5 @@
-//! The data files of each dataset argument of `filter`: a file, a folder's files by name, or a
+//! The data files of each dataset argument of `filter` and of a sharded `summary` (both read
+//! every row, by units of work): a file, a folder's files by name, or a
 //! Hub dataset's whole split (`--split`, `--config`, `--revision`), pinned to one commit. A Hub
 //! split is downloaded into the Hub cache first, or with `--stream` read where it is, by range
 //! requests (offline, `--stream` or not, its files come from the cache).
@@ -9,7 +10,7 @@ use crate::hub::{Hub, HubRequest};
 use crate::settings::Settings;
 use crate::shard::units::{self, FileStamp, InputFile};
 
-/// What `filter` reads.
+/// What `filter` or a sharded `summary` reads.
 #[derive(Debug)]
 pub struct Inputs {
     /// Per dataset argument, in order, its data files in read order.
@@ -34,7 +35,7 @@ pub fn files(selection: &Selection, settings: &Settings) -> Result<Inputs, Error
         ];
         if let Some((flag, _)) = hub_flags.iter().find(|(_, given)| *given) {
             return Err(Error::Usage(format!(
-                "{flag} is a Hub dataset option and no dataset here is on the Hub; filter reads every file of a local folder, so point at the files to keep"
+                "{flag} is a Hub dataset option and no dataset here is on the Hub; every file of a local folder is read, so point at the files to read"
             )));
         }
         let files = selection
