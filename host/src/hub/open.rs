@@ -49,46 +49,7 @@ pub fn open(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Dataset, Err
     let remote = req.stream && !hub.offline();
     let mut splits = Vec::new();
     for (split, files) in &selection.splits {
-        let mut sources = Vec::new();
-        let mut to_fetch = Vec::new();
-        for file in files {
-            match hub.remote(&selection.repo, &selection.sha, file) {
-                // Arrow IPC files are not read by range: they are always downloaded.
-                Some(remote_file) if remote && data::reads_by_range(Path::new(&file.path)) => {
-                    sources.push(Some(Source::Remote(Arc::new(remote_file))));
-                }
-                _ => {
-                    sources.push(None);
-                    to_fetch.push(file.path.clone());
-                }
-            }
-        }
-        if !to_fetch.is_empty() {
-            if !hub.offline() {
-                let bytes: u64 = files
-                    .iter()
-                    .filter(|f| to_fetch.contains(&f.path))
-                    .map(|f| f.size)
-                    .sum();
-                eprintln!(
-                    "downloading {} file(s) ({}) of {} into the Hub cache {}",
-                    to_fetch.len(),
-                    human_bytes(bytes),
-                    selection.repo,
-                    hub.settings.cache_dir.display()
-                );
-            }
-            let mut fetched = handle
-                .block_on(hub.fetch_all(&selection.repo, &selection.sha, &to_fetch))?
-                .into_iter();
-            for s in sources.iter_mut().filter(|s| s.is_none()) {
-                *s = fetched.next().map(Source::Local);
-            }
-        }
-        splits.push((
-            split.clone(),
-            sources.into_iter().flatten().collect::<Vec<_>>(),
-        ));
+        splits.push((split.clone(), sources(hub, &selection, files, remote)?));
     }
 
     let needs_sizes = spec.needs_totals() || !remote;
@@ -153,41 +114,8 @@ pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Split
     let remote = req.stream && !hub.offline();
     let mut out = Vec::new();
     for (_, files) in &selection.splits {
-        let mut sources: Vec<Option<Source>> = Vec::new();
-        let mut to_fetch = Vec::new();
-        for file in files {
-            match hub.remote(&selection.repo, &selection.sha, file) {
-                Some(remote_file) if remote && data::reads_by_range(Path::new(&file.path)) => {
-                    sources.push(Some(Source::Remote(Arc::new(remote_file))));
-                }
-                _ => {
-                    sources.push(None);
-                    to_fetch.push(file.path.clone());
-                }
-            }
-        }
-        if !to_fetch.is_empty() && !hub.offline() {
-            let bytes: u64 = files
-                .iter()
-                .filter(|f| to_fetch.contains(&f.path))
-                .map(|f| f.size)
-                .sum();
-            eprintln!(
-                "downloading {} file(s) ({}) of {} into the Hub cache {} (files already there are not fetched again)",
-                to_fetch.len(),
-                human_bytes(bytes),
-                selection.repo,
-                hub.settings.cache_dir.display()
-            );
-        }
-        let mut fetched = handle
-            .block_on(hub.fetch_all(&selection.repo, &selection.sha, &to_fetch))?
-            .into_iter();
+        let sources = sources(hub, &selection, files, remote)?;
         for (file, source) in files.iter().zip(sources) {
-            let source = match source {
-                Some(s) => s,
-                None => Source::Local(fetched.next().expect("one fetched path per file to fetch")),
-            };
             out.push(SplitFile {
                 source,
                 name: format!(
@@ -206,6 +134,56 @@ pub fn split_files(hub: &Hub, reference: &str, req: &HubRequest) -> Result<Split
 }
 
 use crate::data::Rows;
+
+/// Where each of `files` is read from, in order: on the Hub by range requests when `remote` (Arrow
+/// IPC files excepted: they are not read by range), else from the Hub cache, downloading what it
+/// lacks (offline, the cache alone). Blocking, inside the runtime.
+fn sources(
+    hub: &Hub,
+    selection: &Selection,
+    files: &[RepoFile],
+    remote: bool,
+) -> Result<Vec<Source>, Error> {
+    let mut sources = Vec::new();
+    let mut to_fetch = Vec::new();
+    for file in files {
+        match hub.remote(&selection.repo, &selection.sha, file) {
+            Some(remote_file) if remote && data::reads_by_range(Path::new(&file.path)) => {
+                sources.push(Some(Source::Remote(Arc::new(remote_file))));
+            }
+            _ => {
+                sources.push(None);
+                to_fetch.push(file.path.clone());
+            }
+        }
+    }
+    if to_fetch.is_empty() {
+        return Ok(sources.into_iter().flatten().collect());
+    }
+    if !hub.offline() {
+        let bytes: u64 = files
+            .iter()
+            .filter(|f| to_fetch.contains(&f.path))
+            .map(|f| f.size)
+            .sum();
+        eprintln!(
+            "downloading {} file(s) ({}) of {} into the Hub cache {} (files already there are not fetched again)",
+            to_fetch.len(),
+            human_bytes(bytes),
+            selection.repo,
+            hub.settings.cache_dir.display()
+        );
+    }
+    let mut fetched = Handle::current()
+        .block_on(hub.fetch_all(&selection.repo, &selection.sha, &to_fetch))?
+        .into_iter();
+    Ok(sources
+        .into_iter()
+        .map(|s| {
+            s.unwrap_or_else(|| Source::Local(fetched.next().expect("one path per file fetched")))
+        })
+        .collect())
+}
 
 /// Every file's rows counted, then exactly the rows asked for: a slice, a seeded sample.
 fn exact_rows(
