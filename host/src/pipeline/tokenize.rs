@@ -3,14 +3,18 @@
 //!
 //! Two implementations give the same tokens: tiktoken-rs's [`CoreBPE`] (the reference, and what
 //! component host functions get) and the `bpe-openai` crate, which encodes and counts several times
-//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`, and
-//! remembers the tokens of repeated words per thread (`memo.rs`); the tests check that every way
-//! counts every kind of text alike.
+//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`'s
+//! byte-pair merging with a hand-written pre-tokenizer (`pretokenize.rs`, exactly its regex's
+//! pieces) and remembers the tokens of repeated words per thread (`memo.rs`); the tests check that
+//! every way counts every kind of text alike.
 //!
 //! Special tokens such as `<|endoftext|>` are never encoded as such: documents are data, not control
 //! sequences, so they count as the plain text they are.
 
 mod memo;
+mod pretokenize;
+
+use pretokenize::Pattern;
 
 use tiktoken_rs::CoreBPE;
 
@@ -94,9 +98,9 @@ pub fn lazy_tokenizer_for_model(model: &str) -> Tokenizer {
 #[derive(Clone, Copy)]
 pub struct Tokenizer {
     tiktoken: fn() -> &'static CoreBPE,
-    /// The same encoding in `bpe-openai`; `None` for [`Tokenizer::lazy`], which knows only the
-    /// tiktoken-rs singleton it was given.
-    fast: Option<fn() -> &'static bpe_openai::Tokenizer>,
+    /// The same encoding in `bpe-openai` (with its own pre-tokenizer, `pretokenize.rs`); `None`
+    /// for [`Tokenizer::lazy`], which knows only the tiktoken-rs singleton it was given.
+    fast: Option<Pattern>,
 }
 
 impl Tokenizer {
@@ -113,7 +117,7 @@ impl Tokenizer {
     pub fn cl100k_base() -> Tokenizer {
         Tokenizer {
             tiktoken: tiktoken_rs::cl100k_base_singleton,
-            fast: Some(bpe_openai::cl100k_base),
+            fast: Some(Pattern::Cl100k),
         }
     }
 
@@ -121,7 +125,7 @@ impl Tokenizer {
     pub fn o200k_base() -> Tokenizer {
         Tokenizer {
             tiktoken: tiktoken_rs::o200k_base_singleton,
-            fast: Some(bpe_openai::o200k_base),
+            fast: Some(Pattern::O200k),
         }
     }
 
@@ -142,21 +146,21 @@ impl std::ops::Deref for Tokenizer {
 impl Encoding for Tokenizer {
     fn encode_ordinary_tokens(&self, text: &str) -> Vec<u32> {
         match self.fast {
-            Some(fast) => memo::encode(fast(), text),
+            Some(fast) => memo::encode(fast, text),
             None => self.get().encode_ordinary_tokens(text),
         }
     }
 
     fn count_ordinary(&self, text: &str) -> usize {
         match self.fast {
-            Some(fast) => memo::count(fast(), text),
+            Some(fast) => memo::count(fast, text),
             None => self.get().count_ordinary(text),
         }
     }
 
     fn token_len(&self, token: u32) -> usize {
         match self.fast {
-            Some(fast) => fast().token_len(token),
+            Some(fast) => memo::tokenizer(fast).bpe.token_len(token),
             None => self.get().token_len(token),
         }
     }
