@@ -184,10 +184,18 @@ fn our_pieces(pattern: Pattern, text: &str) -> Vec<&str> {
     split(pattern, text, &mut cache).collect()
 }
 
+/// How many random texts each fuzz test tries: `PRETOKENIZE_FUZZ=1000000` for a deeper run.
+fn fuzz_texts() -> usize {
+    std::env::var("PRETOKENIZE_FUZZ")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000)
+}
+
 #[test]
 fn pieces_match_bpe_openai_on_random_mixtures() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for _ in 0..20_000 {
+    for _ in 0..fuzz_texts() {
         let text = random_text(&mut rng, ATOMS);
         for pattern in BOTH {
             let want: Vec<&str> = bpe(pattern).split(&text).collect();
@@ -201,7 +209,7 @@ fn byte_rules_agree_with_the_regex_wherever_they_decide() {
     // Checked at every piece start directly, so a rule that is wrong only where it is rarely
     // reached (the fallback would hide nothing, but the split test needs the exact text) shows.
     let mut rng = Rng(42);
-    for _ in 0..20_000 {
+    for _ in 0..fuzz_texts() {
         let text = random_text(&mut rng, ATOMS);
         for pattern in BOTH {
             let mut at = 0;
@@ -223,7 +231,7 @@ fn byte_rules_agree_with_the_regex_wherever_they_decide() {
 fn byte_rules_decide_every_ascii_piece() {
     let ascii: Vec<&str> = ATOMS.iter().copied().filter(|a| a.is_ascii()).collect();
     let mut rng = Rng(7);
-    for _ in 0..20_000 {
+    for _ in 0..fuzz_texts() {
         let text = random_text(&mut rng, &ascii);
         for pattern in BOTH {
             let mut at = 0;
