@@ -3,14 +3,18 @@
 //!
 //! Two implementations give the same tokens: tiktoken-rs's [`CoreBPE`] (the reference, and what
 //! component host functions get) and the `bpe-openai` crate, which encodes and counts several times
-//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`, and
-//! remembers the tokens of repeated words per thread (`memo.rs`); the tests check that every way
-//! counts every kind of text alike.
+//! faster. A [`Tokenizer`] made for a model ([`lazy_tokenizer_for_model`]) uses `bpe-openai`'s
+//! byte-pair merging with a hand-written pre-tokenizer (`pretokenize.rs`, exactly its regex's
+//! pieces) and remembers the tokens of repeated words per thread (`memo.rs`); the tests check that
+//! every way counts every kind of text alike.
 //!
 //! Special tokens such as `<|endoftext|>` are never encoded as such: documents are data, not control
 //! sequences, so they count as the plain text they are.
 
 mod memo;
+mod pretokenize;
+
+use pretokenize::Pattern;
 
 use tiktoken_rs::CoreBPE;
 
@@ -94,9 +98,9 @@ pub fn lazy_tokenizer_for_model(model: &str) -> Tokenizer {
 #[derive(Clone, Copy)]
 pub struct Tokenizer {
     tiktoken: fn() -> &'static CoreBPE,
-    /// The same encoding in `bpe-openai`; `None` for [`Tokenizer::lazy`], which knows only the
-    /// tiktoken-rs singleton it was given.
-    fast: Option<fn() -> &'static bpe_openai::Tokenizer>,
+    /// The same encoding in `bpe-openai` (with its own pre-tokenizer, `pretokenize.rs`); `None`
+    /// for [`Tokenizer::lazy`], which knows only the tiktoken-rs singleton it was given.
+    fast: Option<Pattern>,
 }
 
 impl Tokenizer {
@@ -113,7 +117,7 @@ impl Tokenizer {
     pub fn cl100k_base() -> Tokenizer {
         Tokenizer {
             tiktoken: tiktoken_rs::cl100k_base_singleton,
-            fast: Some(bpe_openai::cl100k_base),
+            fast: Some(Pattern::Cl100k),
         }
     }
 
@@ -121,7 +125,7 @@ impl Tokenizer {
     pub fn o200k_base() -> Tokenizer {
         Tokenizer {
             tiktoken: tiktoken_rs::o200k_base_singleton,
-            fast: Some(bpe_openai::o200k_base),
+            fast: Some(Pattern::O200k),
         }
     }
 
@@ -142,21 +146,21 @@ impl std::ops::Deref for Tokenizer {
 impl Encoding for Tokenizer {
     fn encode_ordinary_tokens(&self, text: &str) -> Vec<u32> {
         match self.fast {
-            Some(fast) => memo::encode(fast(), text),
+            Some(fast) => memo::encode(fast, text),
             None => self.get().encode_ordinary_tokens(text),
         }
     }
 
     fn count_ordinary(&self, text: &str) -> usize {
         match self.fast {
-            Some(fast) => memo::count(fast(), text),
+            Some(fast) => memo::count(fast, text),
             None => self.get().count_ordinary(text),
         }
     }
 
     fn token_len(&self, token: u32) -> usize {
         match self.fast {
-            Some(fast) => fast().token_len(token),
+            Some(fast) => memo::tokenizer(fast).bpe.token_len(token),
             None => self.get().token_len(token),
         }
     }
@@ -229,36 +233,65 @@ pub(crate) fn encode<E: Encoding + ?Sized>(bpe: &E, text: &str) -> Vec<u32> {
 /// Byte offsets (char boundaries) that cut every run of one kind of character into slices of at
 /// most [`MAX_RUN_BYTES`]. Ordinary prose changes kind every few bytes and gets none.
 pub(crate) fn seams(text: &str) -> Vec<usize> {
-    #[derive(PartialEq)]
-    enum Kind {
-        Space,
-        Word,
-        Other,
-    }
-    let kind = |c: char| {
-        if c.is_whitespace() {
-            Kind::Space
-        } else if c.is_alphanumeric() {
-            Kind::Word
-        } else {
-            Kind::Other
-        }
-    };
     let mut seams = Vec::new();
     if text.len() <= MAX_RUN_BYTES {
         return seams; // too short to hold a long run
     }
-    let (mut run_start, mut run_kind) = (0, Kind::Other);
-    for (at, c) in text.char_indices() {
-        let this = kind(c);
+    // Every text the run counts goes through here, so ASCII bytes are classified by a table and
+    // only other characters are decoded.
+    static ASCII_KIND: [RunKind; 128] = {
+        let mut kinds = [RunKind::Other; 128];
+        let mut b = 0;
+        while b < 128 {
+            // What `RunKind::of` says of ASCII (`char::is_whitespace` is Unicode's White_Space).
+            kinds[b] = match b as u8 {
+                b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ' => RunKind::Space,
+                b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => RunKind::Word,
+                _ => RunKind::Other,
+            };
+            b += 1;
+        }
+        kinds
+    };
+    let bytes = text.as_bytes();
+    let (mut run_start, mut run_kind) = (0, RunKind::Other);
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let (this, width) = if byte < 0x80 {
+            (ASCII_KIND[byte as usize], 1)
+        } else {
+            let c = text[at..].chars().next().expect("at is a char boundary");
+            (RunKind::of(c), c.len_utf8())
+        };
         if this != run_kind {
             (run_start, run_kind) = (at, this);
         } else if at - run_start >= MAX_RUN_BYTES {
             seams.push(at);
             run_start = at;
         }
+        at += width;
     }
     seams
+}
+
+/// The kinds of character whose long runs [`seams`] cuts.
+#[derive(Clone, Copy, PartialEq)]
+enum RunKind {
+    Space,
+    Word,
+    Other,
+}
+
+impl RunKind {
+    fn of(c: char) -> RunKind {
+        if c.is_whitespace() {
+            RunKind::Space
+        } else if c.is_alphanumeric() {
+            RunKind::Word
+        } else {
+            RunKind::Other
+        }
+    }
 }
 
 /// The longest prefix of `text` that has at most `max_tokens` tokens, ending on a char boundary:

@@ -45,6 +45,8 @@ const CASES: &[&str] = &[
     "https://example.com/path?query=1&x=y#frag user@example.com",
     "!!!??? ... …… --- *** ### @@@ $$$ %%% ^^^",
     "CamelCaseWord XMLHttpRequest iPhone macOS McDonald's",
+    "path/to\n//comment\r\n/x 'll 'LL 'ſ n't O'Reilly's don'T\u{212A}",
+    "ǅemal ᾈx ʰx ーー ٣४ Ⅻ① ½ 中文123字 x٣y",
 ];
 
 fn assert_same(name: &str, fast: &Tokenizer, tiktoken: &CoreBPE, text: &str) {
@@ -190,4 +192,46 @@ fn model_tokenizers_use_the_fast_encoder_of_their_encoding() {
     let plain = Tokenizer::lazy(tiktoken_rs::o200k_base_singleton);
     assert!(plain.fast.is_none());
     assert_eq!(count_tokens(&plain, "hello world"), 2);
+}
+
+#[test]
+fn seams_cut_runs_as_char_by_char_classification_does() {
+    // The reference: every character classified by `char` methods, no byte table.
+    fn reference(text: &str) -> Vec<usize> {
+        let kind = |c: char| (c.is_whitespace(), c.is_alphanumeric());
+        let mut seams = Vec::new();
+        if text.len() <= MAX_RUN_BYTES {
+            return seams;
+        }
+        let (mut run_start, mut run_kind) = (0, (false, false));
+        for (at, c) in text.char_indices() {
+            if kind(c) != run_kind {
+                (run_start, run_kind) = (at, kind(c));
+            } else if at - run_start >= MAX_RUN_BYTES {
+                seams.push(at);
+                run_start = at;
+            }
+        }
+        seams
+    }
+    let all_ascii: String = (0u8..128).map(char::from).collect();
+    let mut rng = Rng(99);
+    let pieces = [
+        "a", "Z9", " ", "\t", "\u{0B}", "\u{1C}", "\u{1F}", "\u{85}", "\u{a0}", "中", "é", "😀",
+        "-", "\u{7F}", "٣", "\u{3000}",
+    ];
+    for _ in 0..200 {
+        let piece = pieces[rng.below(pieces.len())];
+        let mut text = piece.repeat(rng.below(6000) / piece.len().max(1));
+        for _ in 0..rng.below(4) {
+            text.push_str(&all_ascii);
+            text.push_str(&pieces[rng.below(pieces.len())].repeat(rng.below(3000)));
+        }
+        assert_eq!(
+            seams(&text),
+            reference(&text),
+            "{:?}",
+            &text[..text.len().min(40)]
+        );
+    }
 }
