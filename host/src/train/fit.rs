@@ -6,7 +6,7 @@
 //! text train in seconds, and the labels (LLM answers) cost far more than the training.
 
 use super::features::FeatureConfig;
-use super::model::{Head, Model, logits, softmax};
+use super::model::{Head, Model, logits, mean_rows, softmax};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -154,19 +154,6 @@ pub fn fit(examples: &Examples, labels: &[Label], fields: u32, hyper: &Hyper) ->
         heads,
         imported: None,
     }
-}
-
-/// The mean of the rows `features` of `table` into `out`.
-fn mean_rows(table: &[f32], dim: usize, features: &[u32], out: &mut [f32]) {
-    out.fill(0.0);
-    for &f in features {
-        let row = &table[f as usize * dim..(f as usize + 1) * dim];
-        for (o, r) in out.iter_mut().zip(row) {
-            *o += r;
-        }
-    }
-    let scale = 1.0 / features.len() as f32;
-    out.iter_mut().for_each(|o| *o *= scale);
 }
 
 /// One SGD step of one head's softmax loss: update its weights and biases, and add the gradient
