@@ -199,7 +199,9 @@ fn sum_rows<const D: usize>(table: &[f32], features: &[u32], out: &mut [f32]) {
     let mut acc = [0.0f32; D];
     for &f in features {
         let start = f as usize * D;
-        let row: &[f32; D] = table[start..start + D].try_into().expect("a row of D values");
+        let row: &[f32; D] = table[start..start + D]
+            .try_into()
+            .expect("a row of D values");
         add(&mut acc, row);
     }
     out.copy_from_slice(&acc);
