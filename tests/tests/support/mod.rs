@@ -108,6 +108,11 @@ impl Workspace {
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
+    /// A JSON output (`compare.json`, `run.json`, ...) below the data folder, parsed.
+    pub fn json(&self, name: &str) -> Value {
+        serde_json::from_str(&self.read(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
     /// summary.csv as (lens → field → value) for one dataset.
     pub fn summary(&self) -> Vec<std::collections::BTreeMap<String, String>> {
         let mut reader = csv::Reader::from_path(self.data_dir().join("summary.csv")).unwrap();
@@ -207,6 +212,12 @@ impl Run {
         self
     }
 
+    /// Its stderr says `text` somewhere (the whole stderr is shown when it does not).
+    #[track_caller]
+    pub fn assert_stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
     /// The run failed with exactly one `error:` line; return it.
     #[track_caller]
     pub fn error(&self) -> String {
@@ -228,6 +239,18 @@ impl Run {
         );
         errors[0].to_string()
     }
+}
+
+/// The arguments `summary DATA COLUMNS LENSES` followed by `flags`, the shape of most runs.
+pub fn summary_args<'a>(
+    data: &'a str,
+    columns: &'a str,
+    lenses: &'a str,
+    flags: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["summary", data, columns, lenses];
+    args.extend_from_slice(flags);
+    args
 }
 
 /// Path of a fixture as a string argument.
