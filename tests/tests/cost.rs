@@ -5,7 +5,7 @@ mod support;
 
 use classified_tests::FakeOpenAi;
 use std::collections::HashSet;
-use support::{Workspace, fixture, read_parquet};
+use support::{Workspace, fixture, read_parquet, summary_args};
 
 const LENS: &str = "instruction_following";
 
@@ -151,15 +151,12 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     let dry = ws
         .run(
             None,
-            &[
-                "summary",
+            &summary_args(
                 &data,
                 "instruction,output",
                 LENS,
-                "--model",
-                "my-llama",
-                "--dry-run",
-            ],
+                &["--model", "my-llama", "--dry-run"],
+            ),
         )
         .ok();
     assert!(
@@ -171,17 +168,12 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     );
     let run = ws.run(
         None,
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             LENS,
-            "--model",
-            "my-llama",
-            "--dry-run",
-            "--max-usd",
-            "1",
-        ],
+            &["--model", "my-llama", "--dry-run", "--max-usd", "1"],
+        ),
     );
     assert!(
         run.error().contains("--max-usd needs the model's price") && run.code == 2,
@@ -190,15 +182,12 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     );
     let run = ws.run(
         None,
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             LENS,
-            "--dry-run",
-            "--max-usd",
-            "0",
-        ],
+            &["--dry-run", "--max-usd", "0"],
+        ),
     );
     assert!(
         run.error().contains("positive number") && run.code == 2,
@@ -222,16 +211,12 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
     let run = |budget: &str| {
         let mut cmd = ws.command(
             Some(&server),
-            &[
-                "summary",
+            &summary_args(
                 &data,
                 "instruction,output",
                 LENS,
-                "--model",
-                "gpt-4o-mini",
-                "--max-usd",
-                budget,
-            ],
+                &["--model", "gpt-4o-mini", "--max-usd", budget],
+            ),
         );
         cmd.env("CLASSIFIED_PRICES", &prices)
             .env("MAX_GENERATION_TOKENS", "100");
@@ -307,17 +292,12 @@ fn a_batch_that_could_cost_more_than_max_usd_is_not_sent() {
     let data = ws.instruct_rows(5);
     let mut cmd = ws.command(
         Some(&server),
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             LENS,
-            "--model",
-            "gpt-4o-mini",
-            "--batch",
-            "--max-usd",
-            "0.5",
-        ],
+            &["--model", "gpt-4o-mini", "--batch", "--max-usd", "0.5"],
+        ),
     );
     cmd.env("CLASSIFIED_PRICES", &prices);
     let run = support::Run::from(cmd.output().unwrap());
@@ -333,14 +313,12 @@ fn a_plain_run_estimates_from_its_first_rows_scaled_to_the_dataset() {
     let data = ws.instruct_rows(12);
     let mut cmd = ws.command(
         Some(&server),
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             LENS,
-            "--model",
-            "gpt-4o-mini",
-        ],
+            &["--model", "gpt-4o-mini"],
+        ),
     );
     cmd.env("CLASSIFIED_PLAN_ROWS", "4");
     let run = support::Run::from(cmd.output().unwrap()).ok();

@@ -365,29 +365,18 @@ fn report_of_a_sharded_summary_after_merge_shows_the_numbers_of_one_run() {
     let (one_s, sharded_s) = (one.to_str().unwrap(), sharded.to_str().unwrap());
     ws.run(
         None,
-        &[
-            "summary",
-            &datasets,
-            "text",
-            "heuristic_quality",
-            "--out",
-            one_s,
-        ],
+        &support::summary_args(&datasets, "text", "heuristic_quality", &["--out", one_s]),
     )
     .ok();
     for spec in ["0/2", "1/2"] {
         ws.run(
             None,
-            &[
-                "summary",
+            &support::summary_args(
                 &datasets,
                 "text",
                 "heuristic_quality",
-                "--out",
-                sharded_s,
-                "--shard",
-                spec,
-            ],
+                &["--out", sharded_s, "--shard", spec],
+            ),
         )
         .ok();
     }

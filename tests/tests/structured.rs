@@ -8,7 +8,7 @@ mod support;
 use classified_tests::{Call, FakeOpenAi, Reply, json_schema_format, validate_chat_request};
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{Workspace, read_parquet};
+use support::{Workspace, read_parquet, summary_args};
 
 const LENS: &str = "instruction_following";
 const PARQUET: &str = "many.instruction_following.parquet";
@@ -97,14 +97,12 @@ fn tools_only_stops_at_once_with_the_fix_in_one_sentence() {
     let data = ws.instruct_rows(40);
     let run = ws.run(
         Some(&server),
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             LENS,
-            "--structured",
-            "tools",
-        ],
+            &["--structured", "tools"],
+        ),
     );
     let error = run.error();
     assert!(
@@ -137,14 +135,7 @@ fn json_schema_is_its_own_cache_key_and_bad_answers_are_asked_again() {
     let run = |form: &str| {
         ws.run(
             Some(&server),
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--structured",
-                form,
-            ],
+            &summary_args(&data, "instruction,output", LENS, &["--structured", form]),
         )
     };
     // Two rows fail: the run finishes with exit code 4.
@@ -226,14 +217,7 @@ fn a_rejection_after_good_answers_fails_only_its_row() {
     // Rows 2 and 20..=29 all get the same 400, but good answers came first.
     let run = ws.run(
         Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--workers",
-            "1",
-        ],
+        &summary_args(&data, "instruction,output", LENS, &["--workers", "1"]),
     );
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(ws.summary()[0]["Failed"], "11");

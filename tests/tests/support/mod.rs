@@ -241,6 +241,21 @@ impl Run {
     }
 }
 
+/// The cells of the console table line that names `lens`, and that line (for messages).
+#[track_caller]
+pub fn table_cells<'a>(stdout: &'a str, lens: &str) -> (&'a str, Vec<&'a str>) {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(lens))
+        .unwrap_or_else(|| panic!("no line for {lens}:\n{stdout}"));
+    let cells = line
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    (line, cells)
+}
+
 /// The arguments `summary DATA COLUMNS LENSES` followed by `flags`, the shape of most runs.
 pub fn summary_args<'a>(
     data: &'a str,
