@@ -6,18 +6,35 @@ use classified_tests::{BatchEnd, BatchScript, FakeOpenAi, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use support::{Workspace, read_parquet};
+use support::{Workspace, instruct_args, read_parquet};
 
 const LENS: &str = "instruction_following";
 
-fn args(data: &str) -> Vec<&str> {
-    vec!["summary", data, "instruction,output", LENS]
+/// The arguments of a `--batch` run over `data`'s instruct rows.
+fn with_batch(data: &str) -> Vec<&str> {
+    instruct_args(data, &["--batch"])
 }
 
-fn with_batch(data: &str) -> Vec<&str> {
-    let mut a = args(data);
-    a.push("--batch");
-    a
+/// Starts a batch run of `data` whose batch never ends, waits until it has created the batch,
+/// lets it poll for `polling`, then kills it: a run killed while it waits.
+#[track_caller]
+fn kill_while_waiting(server: &FakeOpenAi, ws: &Workspace, data: &str, polling: Duration) {
+    server.set_batch_script(BatchScript {
+        polls: usize::MAX,
+        end: BatchEnd::Completed,
+    });
+    let mut child = ws.spawn(Some(server), &with_batch(data));
+    let started = Instant::now();
+    while server.batches().batch_ids().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no batch was created"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(polling);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// The per-row Parquet of the run, as (status, error) per row, in row order.
@@ -47,7 +64,9 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
     let sync_server = FakeOpenAi::start();
     let sync_ws = Workspace::new();
     let data = sync_ws.instruct_rows(12);
-    sync_ws.run(Some(&sync_server), &args(&data)).ok();
+    sync_ws
+        .run(Some(&sync_server), &instruct_args(&data, &[]))
+        .ok();
 
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
@@ -97,7 +116,7 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("at Batch API prices"), "{}", run.stderr);
+    run.assert_stderr_has("at Batch API prices");
     // The part sent is kept for the user to inspect.
     assert_eq!(
         std::fs::read_dir(ws.data_dir().join("batches"))
@@ -114,24 +133,9 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
 #[test]
 fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: usize::MAX,
-        end: BatchEnd::Completed,
-    });
     let ws = Workspace::new();
     let data = ws.instruct_rows(8);
-    let mut child = ws.spawn(Some(&server), &with_batch(&data));
-    let started = Instant::now();
-    while server.batches().batch_ids().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no batch was created"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(200)); // a few polls
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_while_waiting(&server, &ws, &data, Duration::from_millis(200)); // a few polls
     assert!(!ws.data_dir().join("summary.csv").exists());
     assert_eq!(ws.cache_rows(), (0, "ok".to_string()));
 
@@ -150,11 +154,7 @@ fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again
         1,
         "the part was uploaded again"
     );
-    assert!(
-        run.stderr.contains("0 batch(es) created, 1 resumed"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("0 batch(es) created, 1 resumed");
     assert_eq!(ws.cache_rows(), (8, "ok".to_string()));
     assert_eq!(ws.summary()[0]["Failed"], "0");
     assert_eq!(server.request_count(), 0);
@@ -187,7 +187,7 @@ fn a_file_uploaded_before_the_run_stopped_is_not_uploaded_again() {
         "uploaded twice"
     );
     assert_eq!(server.batches().batch_sizes(), [4]);
-    assert!(run.stderr.contains("1 batch(es) created"), "{}", run.stderr);
+    run.assert_stderr_has("1 batch(es) created");
     assert_eq!(ws.summary()[0]["Failed"], "0");
 }
 
@@ -258,11 +258,7 @@ fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
             "{error}"
         );
     }
-    assert!(
-        run.stderr.contains("0 answer(s), 4 failed request(s)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("0 answer(s), 4 failed request(s)");
     assert_eq!(ws.cache_rows().0, 0);
 }
 
@@ -271,9 +267,12 @@ fn requests_are_split_into_batches_at_the_request_limit() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let data = ws.instruct_rows(10);
-    let mut cmd = ws.command(Some(&server), &with_batch(&data));
-    cmd.env("CLASSIFIED_BATCH_MAX_REQUESTS", "4");
-    support::Run::from(cmd.output().unwrap()).ok();
+    ws.run_with_env(
+        Some(&server),
+        &with_batch(&data),
+        [("CLASSIFIED_BATCH_MAX_REQUESTS", "4")],
+    )
+    .ok();
     assert_eq!(server.batches().batch_sizes(), [4, 4, 2]);
     assert_eq!(server.batches().uploads.lock().unwrap().len(), 3);
     assert_eq!(ws.cache_rows().0, 10);
@@ -283,24 +282,9 @@ fn requests_are_split_into_batches_at_the_request_limit() {
 #[test]
 fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: usize::MAX,
-        end: BatchEnd::Completed,
-    });
     let ws = Workspace::new();
     let data = ws.instruct_rows(3);
-    let mut child = ws.spawn(Some(&server), &with_batch(&data));
-    let started = Instant::now();
-    while server.batches().batch_ids().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no batch was created"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_while_waiting(&server, &ws, &data, Duration::from_millis(100));
     let id = server.batches().batch_ids()[0].clone();
 
     let list = ws.run(Some(&server), &["batches", "list"]).ok();
@@ -367,11 +351,7 @@ fn error_lines_and_bad_answers_fail_only_their_rows_and_a_rerun_resends_only_tho
     let ws = Workspace::new();
     let data = ws.instruct_rows(5);
     let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
-    assert!(
-        run.stderr.contains("3 answer(s), 2 failed request(s)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("3 answer(s), 2 failed request(s)");
     let rows = row_statuses(&ws);
     assert_eq!(rows[0].0, "rated");
     assert!(

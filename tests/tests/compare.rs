@@ -5,7 +5,7 @@ mod support;
 
 use classified_tests::{FakeOpenAi, Reply, default_arguments};
 use serde_json::Value;
-use support::{Workspace, read_parquet, summary_args};
+use support::{Workspace, instruct_args, read_parquet};
 
 const LENS: &str = "instruction_following";
 const ROWS: usize = 30;
@@ -63,12 +63,7 @@ fn two_models_from_the_cache_agree_as_their_ratings_say() {
         let out = format!("out-{model}");
         ws.run(
             Some(&server),
-            &summary_args(
-                &data,
-                "instruction,output",
-                LENS,
-                &["--model", model, "--out", &out],
-            ),
+            &instruct_args(&data, &["--model", model, "--out", &out]),
         )
         .ok();
     }
@@ -176,7 +171,7 @@ fn one_model_at_two_versions_agrees_with_itself_and_mistakes_are_one_sentence() 
     for version in ["1", "2"] {
         ws.run(
             Some(&server),
-            &summary_args(&data, "instruction,output", LENS, &["--version", version]),
+            &instruct_args(&data, &["--version", version]),
         )
         .ok();
     }

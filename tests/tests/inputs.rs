@@ -8,7 +8,7 @@ use classified_tests::FakeOpenAi;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::{Workspace, fixture, summary_args};
+use support::{Workspace, fixture, instruct_args, summary_args};
 
 fn read_jsonl(path: &Path) -> Vec<serde_json::Map<String, Value>> {
     std::fs::read_to_string(path)
@@ -185,38 +185,17 @@ fn all_five_lenses_rate_every_local_format_alike() {
     alike(ws.summary(), 7 * 4);
 
     // The DatasetDict folder holds 9 rows in train and 1 in test.
-    let instruct_args = summary_args(
-        &instruct,
-        "instruction,output",
-        "instruction_following",
-        &["--split", "train"],
-    );
-    ws.run(Some(&server), &instruct_args).ok();
+    let train_args = instruct_args(&instruct, &["--split", "train"]);
+    ws.run(Some(&server), &train_args).ok();
     assert_eq!(server.request_count(), 4 * 12 + 9);
     alike(ws.summary(), 7);
 
     let disk = ws.path().join("instruct_disk");
     let disk = disk.to_str().unwrap();
-    ws.run(
-        Some(&server),
-        &summary_args(
-            disk,
-            "instruction,output",
-            "instruction_following",
-            &["--split", "test"],
-        ),
-    )
-    .ok();
+    ws.run(Some(&server), &instruct_args(disk, &["--split", "test"]))
+        .ok();
     assert_eq!(ws.summary()[0]["Total"], "1");
-    let run = ws.run(
-        Some(&server),
-        &summary_args(
-            disk,
-            "instruction,output",
-            "instruction_following",
-            &["--split", "dev"],
-        ),
-    );
+    let run = ws.run(Some(&server), &instruct_args(disk, &["--split", "dev"]));
     let error = run.error();
     assert!(
         error.contains("dev") && error.contains("train") && error.contains("test"),

@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Workspace, fixture, summary_args, table_cells};
+use support::{Workspace, fixture, instruct_args, table_cells};
 
 fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()
@@ -97,12 +97,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
             let out = out.to_string_lossy().into_owned();
             ws.spawn(
                 Some(&server),
-                &summary_args(
-                    &data,
-                    "instruction,output",
-                    "instruction_following",
-                    &["--out", &out, "--workers", "8"],
-                ),
+                &instruct_args(&data, &["--out", &out, "--workers", "8"]),
             )
         })
         .collect();
@@ -117,11 +112,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
     assert_eq!(ws.cache_rows(), (40, "ok".to_string()));
     // A third run finds everything cached.
     let before = server.request_count();
-    ws.run(
-        Some(&server),
-        &summary_args(&data, "instruction,output", "instruction_following", &[]),
-    )
-    .ok();
+    ws.run(Some(&server), &instruct_args(&data, &[])).ok();
     assert_eq!(server.request_count(), before);
 }
 

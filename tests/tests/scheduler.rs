@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Workspace, read_parquet, summary_args};
+use support::{Workspace, failed_errors, instruct_args, read_parquet, summary_args};
 
 const LENS: &str = "instruction_following";
 const PARQUET: &str = "many.instruction_following.parquet";
@@ -86,23 +86,12 @@ fn assert_every_row_accounted_for(
 fn rate_all_admitted(server: &FakeOpenAi, rows: usize, context: &str) -> LimitStats {
     let ws = Workspace::new();
     let data = ws.instruct_rows(rows);
-    let run = ws.run(
-        Some(server),
-        &["summary", &data, "instruction,output", LENS],
-    );
+    let run = ws.run(Some(server), &instruct_args(&data, &[]));
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ws.summary()[0]["Failed"], "0", "{context}");
     let stats = server.rate_stats();
     assert_eq!(stats.admitted as usize, rows);
     stats
-}
-
-fn failed(parquet: &[serde_json::Map<String, Value>]) -> Vec<String> {
-    parquet
-        .iter()
-        .filter(|r| r["status"] == "failed")
-        .map(|r| r["error"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -126,11 +115,11 @@ fn server_errors_and_malformed_arguments_end_every_row_rated_or_failed() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = ["summary", data.as_str(), "instruction,output", LENS];
+    let args = instruct_args(data.as_str(), &[]);
     // Rows failed, so the run ends with exit code 4 after writing every output.
     let run = ws.run(Some(&server), &args).rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert!(failures.len() >= 2, "{failures:?}");
     assert!(
         failures
@@ -172,13 +161,14 @@ fn a_429_storm_is_sat_out_for_as_long_as_retry_after_says() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let run = ws.run(
-        Some(&server),
-        &["summary", &data, "instruction,output", LENS],
-    );
+    let run = ws.run(Some(&server), &instruct_args(&data, &[]));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    assert!(failed(&parquet).is_empty(), "{:?}", failed(&parquet));
+    assert!(
+        failed_errors(&parquet).is_empty(),
+        "{:?}",
+        failed_errors(&parquet)
+    );
     ledger.assert_no_repeats();
 
     // After a 429 nobody sends until retry-after has passed: only requests already on their way
@@ -232,17 +222,14 @@ fn slow_answers_and_dropped_connections_are_retried_or_fail_with_the_reason() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
     let run = ws
-        .command(
-            Some(&server),
-            &["summary", &data, "instruction,output", LENS],
-        )
+        .command(Some(&server), &instruct_args(&data, &[]))
         .env("OPENAI_TIMEOUT", "0.5")
         .output()
         .map(support::Run::from)
         .unwrap()
         .rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].contains("OPENAI_TIMEOUT"), "{failures:?}");
     assert_eq!(parquet[5]["status"], "failed");
@@ -289,15 +276,12 @@ fn tpm_paces_by_prompt_plus_max_tokens() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    ws.command(
-        Some(&server),
-        &summary_args(&data, "instruction,output", LENS, &["--tpm", "600000"]),
-    )
-    .env("MAX_GENERATION_TOKENS", "2000")
-    .output()
-    .map(support::Run::from)
-    .unwrap()
-    .ok();
+    ws.command(Some(&server), &instruct_args(&data, &["--tpm", "600000"]))
+        .env("MAX_GENERATION_TOKENS", "2000")
+        .output()
+        .map(support::Run::from)
+        .unwrap()
+        .ok();
     // Each request costs ~2,300 tokens against 10,000 per second (a one-second burst).
     let bodies = server.requests();
     let tokens: u64 = bodies
@@ -443,7 +427,7 @@ fn a_daily_quota_is_shown_and_its_end_stops_the_run_cleanly_with_exit_5() {
     );
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = ["summary", data.as_str(), "instruction,output", LENS];
+    let args = instruct_args(data.as_str(), &[]);
     let run = ws.run(Some(&server), &args);
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
@@ -469,7 +453,7 @@ fn a_daily_quota_is_shown_and_its_end_stops_the_run_cleanly_with_exit_5() {
     );
     assert!(stats.limited <= 8, "{} answered 429", stats.limited);
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert_eq!(failures.len(), ROWS - stats.admitted as usize);
     assert!(
         failures.iter().all(|e| e.contains("daily request budget")),

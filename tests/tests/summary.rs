@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply, validate_chat_request};
 use serde_json::Value;
 use std::time::Duration;
-use support::{KEY, Workspace, fixture, read_parquet, summary_args, table_cells};
+use support::{KEY, Workspace, fixture, instruct_args, read_parquet, summary_args, table_cells};
 
 /// sample.jsonl: 12 rows; one is too short to rate, one is long enough for two chunk windows.
 const SAMPLE_ROWS: usize = 12;
@@ -245,12 +245,7 @@ fn transient_errors_are_retried_until_the_answer_arrives() {
     let ws = Workspace::new();
     ws.run(
         Some(&server),
-        &summary_args(
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            &[],
-        ),
+        &instruct_args(&fixture("instruct.jsonl"), &[]),
     )
     .ok();
     let summary = ws.summary();
@@ -270,12 +265,7 @@ fn slow_answers_time_out_and_are_retried() {
     let ws = Workspace::new();
     ws.command(
         Some(&server),
-        &summary_args(
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            &["--max", "3"],
-        ),
+        &instruct_args(&fixture("instruct.jsonl"), &["--max", "3"]),
     )
     .env("OPENAI_TIMEOUT", "0.5")
     .output()
@@ -440,16 +430,11 @@ fn settings_come_from_local_env_and_flags_override_them() {
         ),
     )
     .unwrap();
-    let mut cmd = ws.command(
+    ws.run(
         None,
-        &summary_args(
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            &["--max", "2"],
-        ),
-    );
-    support::Run::from(cmd.output().unwrap()).ok();
+        &instruct_args(&fixture("instruct.jsonl"), &["--max", "2"]),
+    )
+    .ok();
     assert!(
         server
             .requests()
@@ -463,17 +448,15 @@ fn settings_come_from_local_env_and_flags_override_them() {
             .all(|h| h.as_deref() == Some("Bearer from-local-env"))
     );
 
-    let mut cmd = ws.command(
+    ws.run_with_env(
         None,
-        &summary_args(
+        &instruct_args(
             &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
             &["--max", "2", "--model", "gpt-4o"],
         ),
-    );
-    cmd.env("MAX_GENERATION_TOKENS", "100");
-    support::Run::from(cmd.output().unwrap()).ok();
+        [("MAX_GENERATION_TOKENS", "100")],
+    )
+    .ok();
     let last = server.requests().pop().unwrap();
     assert_eq!(
         (last["model"].as_str(), last["max_tokens"].as_u64()),

@@ -85,6 +85,20 @@ impl Workspace {
         Run::from(self.command(server, args).output().unwrap())
     }
 
+    /// `run` with `vars` set on top of the clean environment (a price file, a limit, a cache).
+    pub fn run_with_env<K, V>(
+        &self,
+        server: Option<&FakeOpenAi>,
+        args: &[&str],
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Run
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        Run::from(self.command(server, args).envs(vars).output().unwrap())
+    }
+
     pub fn spawn(&self, server: Option<&FakeOpenAi>, args: &[&str]) -> Child {
         self.command(server, args)
             .stdout(Stdio::piped())
@@ -268,6 +282,11 @@ pub fn summary_args<'a>(
     args
 }
 
+/// `summary DATA instruction,output instruction_following` and `flags`: instruct rows rated.
+pub fn instruct_args<'a>(data: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    summary_args(data, "instruction,output", "instruction_following", flags)
+}
+
 /// Path of a fixture as a string argument.
 pub fn fixture(name: &str) -> String {
     classified_tests::fixture(name)
@@ -325,6 +344,14 @@ pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, Value
         }
     }
     rows
+}
+
+/// The error of every failed row of a per-row Parquet read by [`read_parquet`], in row order.
+pub fn failed_errors(rows: &[serde_json::Map<String, Value>]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r["status"] == "failed")
+        .map(|r| r["error"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Every file below `dir`.
