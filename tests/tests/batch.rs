@@ -15,14 +15,16 @@ fn with_batch(data: &str) -> Vec<&str> {
     instruct_args(data, &["--batch"])
 }
 
+/// From now on, a batch on `server` ends as `end` after `polls` status polls.
+fn batches_end(server: &FakeOpenAi, polls: usize, end: BatchEnd) {
+    server.set_batch_script(BatchScript { polls, end });
+}
+
 /// Starts a batch run of `data` whose batch never ends, waits until it has created the batch,
 /// lets it poll for `polling`, then kills it: a run killed while it waits.
 #[track_caller]
 fn kill_while_waiting(server: &FakeOpenAi, ws: &Workspace, data: &str, polling: Duration) {
-    server.set_batch_script(BatchScript {
-        polls: usize::MAX,
-        end: BatchEnd::Completed,
-    });
+    batches_end(server, usize::MAX, BatchEnd::Completed);
     let mut child = ws.spawn(Some(server), &with_batch(data));
     let started = Instant::now();
     while server.batches().batch_ids().is_empty() {
@@ -139,10 +141,7 @@ fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again
     assert!(!ws.data_dir().join("summary.csv").exists());
     assert_eq!(ws.cache_rows(), (0, "ok".to_string()));
 
-    server.set_batch_script(BatchScript {
-        polls: 3,
-        end: BatchEnd::Completed,
-    });
+    batches_end(&server, 3, BatchEnd::Completed);
     let run = ws.run(Some(&server), &with_batch(&data)).ok();
     assert_eq!(
         server.batches().batch_ids().len(),
@@ -194,10 +193,7 @@ fn a_file_uploaded_before_the_run_stopped_is_not_uploaded_again() {
 #[test]
 fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_those() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 2,
-        end: BatchEnd::Expired,
-    });
+    batches_end(&server, 2, BatchEnd::Expired);
     let ws = Workspace::new();
     let data = ws.instruct_rows(6);
     ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -223,10 +219,7 @@ fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_
 #[test]
 fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 1,
-        end: BatchEnd::Failed,
-    });
+    batches_end(&server, 1, BatchEnd::Failed);
     let ws = Workspace::new();
     let data = ws.instruct_rows(3);
     ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -242,10 +235,7 @@ fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
 #[test]
 fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 1,
-        end: BatchEnd::ErrorFileOnly,
-    });
+    batches_end(&server, 1, BatchEnd::ErrorFileOnly);
     let ws = Workspace::new();
     let data = ws.instruct_rows(4);
     let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -302,7 +292,7 @@ fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
         status.stdout
     );
     let cancel = ws.run(Some(&server), &["batches", "cancel", &id]).ok();
-    assert!(cancel.stdout.contains("cancelling"), "{}", cancel.stdout);
+    cancel.assert_stdout_has("cancelling");
     let unknown = ws.run(Some(&server), &["batches", "status", "batch_nope"]);
     assert!(unknown.error().contains("404"), "{}", unknown.stderr);
 

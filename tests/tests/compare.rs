@@ -85,17 +85,8 @@ fn two_models_from_the_cache_agree_as_their_ratings_say() {
         )
         .ok();
     assert_eq!(server.request_count(), sent);
-    assert!(
-        run.stdout
-            .contains("A: gpt-4o-mini@1 through instruction_following"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("Most disagreeing rows"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("A: gpt-4o-mini@1 through instruction_following");
+    run.assert_stdout_has("Most disagreeing rows");
 
     let c: Value = ws.json("compare.json");
     let d = &c["datasets"][0];

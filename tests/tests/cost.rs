@@ -122,25 +122,15 @@ fn the_dry_run_estimate_is_hand_counted_tokens_times_the_prices() {
 
     // Now everything is cached; at Batch API prices the estimate halves.
     let cached = run(&["--dry-run"]);
-    assert!(
-        cached
-            .stdout
-            .contains("9 prompt(s), 9 from the cache, 0 request(s) to send"),
-        "{}",
-        cached.stdout
-    );
+    cached.assert_stdout_has("9 prompt(s), 9 from the cache, 0 request(s) to send");
     let ws2 = Workspace::new();
     let batch = ws2
         .run_with_env(None, &[&base[..], &["--dry-run", "--batch"]].concat(), env)
         .ok();
-    assert!(
-        batch.stdout.contains(&format!(
-            "${:.4} at gpt-4o-mini Batch API prices",
-            expected / 2.0
-        )),
-        "{}",
-        batch.stdout
-    );
+    batch.assert_stdout_has(&format!(
+        "${:.4} at gpt-4o-mini Batch API prices",
+        expected / 2.0
+    ));
 }
 
 #[test]

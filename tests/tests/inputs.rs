@@ -8,7 +8,7 @@ use classified_tests::FakeOpenAi;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::{Workspace, fixture, instruct_args, summary_args};
+use support::{Run, Workspace, fixture, instruct_args, summary_args};
 
 fn read_jsonl(path: &Path) -> Vec<serde_json::Map<String, Value>> {
     std::fs::read_to_string(path)
@@ -203,17 +203,22 @@ fn all_five_lenses_rate_every_local_format_alike() {
     );
 }
 
+/// `summary DATA COLUMNS LENSES FLAGS --dry-run` in `ws`, with no server.
+fn dry_run(ws: &Workspace, data: &str, columns: &str, lenses: &str, flags: &[&str]) -> Run {
+    let mut args = summary_args(data, columns, lenses, flags);
+    args.push("--dry-run");
+    ws.run(None, &args)
+}
+
 #[test]
 fn a_missing_column_lists_the_columns_that_exist() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &summary_args(
-            &fixture("instruct.jsonl"),
-            "prompt,output",
-            "instruction_following",
-            &["--dry-run"],
-        ),
+    let run = dry_run(
+        &ws,
+        &fixture("instruct.jsonl"),
+        "prompt,output",
+        "instruction_following",
+        &[],
     );
     let error = run.error();
     assert!(
@@ -226,29 +231,19 @@ fn a_missing_column_lists_the_columns_that_exist() {
 #[test]
 fn an_unreadable_dataset_is_named() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &summary_args(
-            "no/such/file.jsonl",
-            "text",
-            "textbook_quality",
-            &["--dry-run"],
-        ),
-    );
+    let run = dry_run(&ws, "no/such/file.jsonl", "text", "textbook_quality", &[]);
     assert!(run.error().contains("no/such/file.jsonl"), "{}", run.stderr);
 }
 
 #[test]
 fn columns_must_match_the_lens_input_fields() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &summary_args(
-            &fixture("instruct.jsonl"),
-            "instruction",
-            "instruction_following",
-            &["--dry-run"],
-        ),
+    let run = dry_run(
+        &ws,
+        &fixture("instruct.jsonl"),
+        "instruction",
+        "instruction_following",
+        &[],
     );
     let error = run.error();
     assert!(
@@ -270,14 +265,12 @@ fn an_invalid_lens_names_the_file_and_the_problem() {
     std::fs::write(lens.join("system.jinja"), "Rate it.").unwrap();
     std::fs::write(lens.join("prompt.jinja"), "{{ text }} {% if %}").unwrap();
     std::fs::write(lens.join("function.json"), r#"{"name": "f", "parameters": {"type": "object", "properties": {"overall": {"type": "integer"}}, "required": ["overall"]}}"#).unwrap();
-    let run = ws.run(
-        None,
-        &summary_args(
-            &fixture("sample.jsonl"),
-            "text",
-            "broken",
-            &["--lens-dir", "lenses", "--dry-run"],
-        ),
+    let run = dry_run(
+        &ws,
+        &fixture("sample.jsonl"),
+        "text",
+        "broken",
+        &["--lens-dir", "lenses"],
     );
     let error = run.error();
     assert!(
@@ -285,15 +278,7 @@ fn an_invalid_lens_names_the_file_and_the_problem() {
         "{error}"
     );
     assert_eq!(run.code, 2);
-    let run = ws.run(
-        None,
-        &summary_args(
-            &fixture("sample.jsonl"),
-            "text",
-            "no_such_lens",
-            &["--dry-run"],
-        ),
-    );
+    let run = dry_run(&ws, &fixture("sample.jsonl"), "text", "no_such_lens", &[]);
     assert!(run.error().contains("textbook_quality"), "{}", run.stderr);
 }
 
@@ -340,10 +325,5 @@ fn non_text_values_are_an_error_and_nulls_skip_the_row() {
         (summary[0]["Total"].as_str(), summary[0]["Skipped"].as_str()),
         ("1", "2")
     );
-    assert!(
-        run.stdout
-            .contains("2 row(s) skipped: null in column `output`"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("2 row(s) skipped: null in column `output`");
 }

@@ -46,7 +46,7 @@ fn dry_run_needs_no_key_and_sends_nothing() {
         .unwrap();
     let run = support::Run::from(run).ok();
     assert_eq!(server.request_count(), 0);
-    assert!(run.stdout.contains("Dry run"), "{}", run.stdout);
+    run.assert_stdout_has("Dry run");
     assert!(
         !ws.cache().exists() && !ws.data_dir().exists(),
         "a dry run writes nothing"
@@ -100,7 +100,7 @@ fn rates_the_sample_caches_every_answer_and_writes_all_outputs() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("skipped: too short"), "{}", run.stdout);
+    run.assert_stdout_has("skipped: too short");
 
     // summary.csv: one line per lens, 11 rated + 1 skipped, shares adding up to 100%.
     let summary = ws.summary();
@@ -309,12 +309,7 @@ fn bad_answers_are_asked_again_then_fail_the_row_and_are_never_cached() {
     );
     // 1 try + 2 more for the broken row, 3 for the slow learner, 1 each for the other 7.
     assert_eq!(server.request_count(), 3 + 3 + 7);
-    assert!(
-        run.stdout
-            .contains("1 row(s) failed at postprocess bad-answer"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("1 row(s) failed at postprocess bad-answer");
     let (cached, _) = ws.cache_rows();
     assert_eq!(cached, 8, "the broken answer must not be cached");
     let rows = read_parquet(&ws.data_dir().join("instruct.instruction_following.parquet"));

@@ -226,6 +226,12 @@ impl Run {
         self
     }
 
+    /// Its stdout says `text` somewhere (the whole stdout is shown when it does not).
+    #[track_caller]
+    pub fn assert_stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
     /// Its stderr says `text` somewhere (the whole stderr is shown when it does not).
     #[track_caller]
     pub fn assert_stderr_has(&self, text: &str) {
