@@ -5,8 +5,7 @@
 
 mod component_support;
 
-use classified::pipeline::RowScores;
-use component_support::{context, init};
+use component_support::{assert_edu_example_stages, example_copy, stages};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -58,16 +57,7 @@ fn toolchain() -> Option<PathBuf> {
 fn javascript_example_lens_builds_and_rates_rows() {
     let Some(toolchain) = toolchain() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("js_edu");
-    std::fs::create_dir(&dir).unwrap();
-    let example = root.join("plugin-sdk/examples/js_edu");
-    for entry in std::fs::read_dir(&example).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() && path.file_name().is_some_and(|n| n != "lens.wasm") {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let (_tmp, dir) = example_copy("js_edu");
     std::os::unix::fs::symlink(toolchain.join("node_modules"), dir.join("node_modules")).unwrap();
     let out = Command::new("node")
         .arg("build.mjs")
@@ -82,47 +72,10 @@ fn javascript_example_lens_builds_and_rates_rows() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    init();
-    let stages = classified::component::stages_for(context(&dir)).unwrap();
-    let scored = stages
-        .postprocess(
-            0,
-            r#"{"justification": " solid ", "educational_value": 4.4}"#,
-        )
-        .unwrap();
-    assert_eq!(
-        (scored.scores.clone(), scored.rationales.clone()),
-        (vec![4.0], vec!["solid".to_string()])
-    );
-    for (score, bucket) in [(0.0, "Poor"), (2.0, "Low"), (3.0, "Medium"), (4.0, "Good")] {
-        assert_eq!(
-            stages
-                .bucket(
-                    0,
-                    &RowScores {
-                        scores: vec![score]
-                    }
-                )
-                .unwrap(),
-            bucket
-        );
-    }
-    let e = stages
-        .postprocess(1, r#"{"educational_value": "lots"}"#)
-        .unwrap_err();
-    assert_eq!(e.kind.name(), "plugin-error", "{e}");
-    assert!(
-        e.message.contains("not a number from 0 to 5"),
-        "{}",
-        e.message
-    );
-    // The next row still works after an error.
-    assert_eq!(
-        stages
-            .postprocess(2, r#"{"justification": "", "educational_value": 1}"#)
-            .unwrap()
-            .scores,
-        vec![1.0]
+    let stages = stages(&dir).unwrap();
+    assert_edu_example_stages(
+        &*stages,
+        &[(0.0, "Poor"), (2.0, "Low"), (3.0, "Medium"), (4.0, "Good")],
     );
     // Stages it does not implement run natively: preprocess chunks the text as usual.
     let prepared = stages

@@ -6,18 +6,37 @@ use classified_tests::{BatchEnd, BatchScript, FakeOpenAi, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use support::{Workspace, read_parquet};
+use support::{Workspace, instruct_args, read_parquet};
 
 const LENS: &str = "instruction_following";
 
-fn args(data: &str) -> Vec<&str> {
-    vec!["summary", data, "instruction,output", LENS]
+/// The arguments of a `--batch` run over `data`'s instruct rows.
+fn with_batch(data: &str) -> Vec<&str> {
+    instruct_args(data, &["--batch"])
 }
 
-fn with_batch(data: &str) -> Vec<&str> {
-    let mut a = args(data);
-    a.push("--batch");
-    a
+/// From now on, a batch on `server` ends as `end` after `polls` status polls.
+fn batches_end(server: &FakeOpenAi, polls: usize, end: BatchEnd) {
+    server.set_batch_script(BatchScript { polls, end });
+}
+
+/// Starts a batch run of `data` whose batch never ends, waits until it has created the batch,
+/// lets it poll for `polling`, then kills it: a run killed while it waits.
+#[track_caller]
+fn kill_while_waiting(server: &FakeOpenAi, ws: &Workspace, data: &str, polling: Duration) {
+    batches_end(server, usize::MAX, BatchEnd::Completed);
+    let mut child = ws.spawn(Some(server), &with_batch(data));
+    let started = Instant::now();
+    while server.batches().batch_ids().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no batch was created"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(polling);
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// The per-row Parquet of the run, as (status, error) per row, in row order.
@@ -47,7 +66,9 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
     let sync_server = FakeOpenAi::start();
     let sync_ws = Workspace::new();
     let data = sync_ws.instruct_rows(12);
-    sync_ws.run(Some(&sync_server), &args(&data)).ok();
+    sync_ws
+        .run(Some(&sync_server), &instruct_args(&data, &[]))
+        .ok();
 
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
@@ -97,7 +118,7 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("at Batch API prices"), "{}", run.stderr);
+    run.assert_stderr_has("at Batch API prices");
     // The part sent is kept for the user to inspect.
     assert_eq!(
         std::fs::read_dir(ws.data_dir().join("batches"))
@@ -114,31 +135,13 @@ fn a_batch_run_scores_exactly_like_a_synchronous_run_and_sends_no_chat_request()
 #[test]
 fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: usize::MAX,
-        end: BatchEnd::Completed,
-    });
     let ws = Workspace::new();
     let data = ws.instruct_rows(8);
-    let mut child = ws.spawn(Some(&server), &with_batch(&data));
-    let started = Instant::now();
-    while server.batches().batch_ids().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no batch was created"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(200)); // a few polls
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_while_waiting(&server, &ws, &data, Duration::from_millis(200)); // a few polls
     assert!(!ws.data_dir().join("summary.csv").exists());
     assert_eq!(ws.cache_rows(), (0, "ok".to_string()));
 
-    server.set_batch_script(BatchScript {
-        polls: 3,
-        end: BatchEnd::Completed,
-    });
+    batches_end(&server, 3, BatchEnd::Completed);
     let run = ws.run(Some(&server), &with_batch(&data)).ok();
     assert_eq!(
         server.batches().batch_ids().len(),
@@ -150,11 +153,7 @@ fn killed_while_waiting_a_rerun_waits_for_the_same_batch_instead_of_paying_again
         1,
         "the part was uploaded again"
     );
-    assert!(
-        run.stderr.contains("0 batch(es) created, 1 resumed"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("0 batch(es) created, 1 resumed");
     assert_eq!(ws.cache_rows(), (8, "ok".to_string()));
     assert_eq!(ws.summary()[0]["Failed"], "0");
     assert_eq!(server.request_count(), 0);
@@ -187,17 +186,14 @@ fn a_file_uploaded_before_the_run_stopped_is_not_uploaded_again() {
         "uploaded twice"
     );
     assert_eq!(server.batches().batch_sizes(), [4]);
-    assert!(run.stderr.contains("1 batch(es) created"), "{}", run.stderr);
+    run.assert_stderr_has("1 batch(es) created");
     assert_eq!(ws.summary()[0]["Failed"], "0");
 }
 
 #[test]
 fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_those() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 2,
-        end: BatchEnd::Expired,
-    });
+    batches_end(&server, 2, BatchEnd::Expired);
     let ws = Workspace::new();
     let data = ws.instruct_rows(6);
     ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -223,10 +219,7 @@ fn an_expired_batch_fails_its_unanswered_rows_one_by_one_and_a_rerun_sends_only_
 #[test]
 fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 1,
-        end: BatchEnd::Failed,
-    });
+    batches_end(&server, 1, BatchEnd::Failed);
     let ws = Workspace::new();
     let data = ws.instruct_rows(3);
     ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -242,10 +235,7 @@ fn a_batch_that_fails_validation_fails_every_row_with_its_error() {
 #[test]
 fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: 1,
-        end: BatchEnd::ErrorFileOnly,
-    });
+    batches_end(&server, 1, BatchEnd::ErrorFileOnly);
     let ws = Workspace::new();
     let data = ws.instruct_rows(4);
     let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
@@ -258,11 +248,7 @@ fn a_batch_with_only_an_error_file_reports_the_api_error_for_every_row() {
             "{error}"
         );
     }
-    assert!(
-        run.stderr.contains("0 answer(s), 4 failed request(s)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("0 answer(s), 4 failed request(s)");
     assert_eq!(ws.cache_rows().0, 0);
 }
 
@@ -271,9 +257,12 @@ fn requests_are_split_into_batches_at_the_request_limit() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let data = ws.instruct_rows(10);
-    let mut cmd = ws.command(Some(&server), &with_batch(&data));
-    cmd.env("CLASSIFIED_BATCH_MAX_REQUESTS", "4");
-    support::Run::from(cmd.output().unwrap()).ok();
+    ws.run_with_env(
+        Some(&server),
+        &with_batch(&data),
+        [("CLASSIFIED_BATCH_MAX_REQUESTS", "4")],
+    )
+    .ok();
     assert_eq!(server.batches().batch_sizes(), [4, 4, 2]);
     assert_eq!(server.batches().uploads.lock().unwrap().len(), 3);
     assert_eq!(ws.cache_rows().0, 10);
@@ -283,24 +272,9 @@ fn requests_are_split_into_batches_at_the_request_limit() {
 #[test]
 fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
     let server = FakeOpenAi::start();
-    server.set_batch_script(BatchScript {
-        polls: usize::MAX,
-        end: BatchEnd::Completed,
-    });
     let ws = Workspace::new();
     let data = ws.instruct_rows(3);
-    let mut child = ws.spawn(Some(&server), &with_batch(&data));
-    let started = Instant::now();
-    while server.batches().batch_ids().is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no batch was created"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_while_waiting(&server, &ws, &data, Duration::from_millis(100));
     let id = server.batches().batch_ids()[0].clone();
 
     let list = ws.run(Some(&server), &["batches", "list"]).ok();
@@ -318,7 +292,7 @@ fn batches_list_status_and_cancel_and_a_cancelled_batch_fails_its_rows() {
         status.stdout
     );
     let cancel = ws.run(Some(&server), &["batches", "cancel", &id]).ok();
-    assert!(cancel.stdout.contains("cancelling"), "{}", cancel.stdout);
+    cancel.assert_stdout_has("cancelling");
     let unknown = ws.run(Some(&server), &["batches", "status", "batch_nope"]);
     assert!(unknown.error().contains("404"), "{}", unknown.stderr);
 
@@ -367,11 +341,7 @@ fn error_lines_and_bad_answers_fail_only_their_rows_and_a_rerun_resends_only_tho
     let ws = Workspace::new();
     let data = ws.instruct_rows(5);
     let run = ws.run(Some(&server), &with_batch(&data)).rows_failed();
-    assert!(
-        run.stderr.contains("3 answer(s), 2 failed request(s)"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("3 answer(s), 2 failed request(s)");
     let rows = row_statuses(&ws);
     assert_eq!(rows[0].0, "rated");
     assert!(

@@ -6,7 +6,7 @@
 mod report_fixture;
 mod support;
 
-use report_fixture::{LENS, hostile_dataset, hostile_server, summary_args};
+use report_fixture::{LENS, hostile_server, rate_hostile};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -108,18 +108,25 @@ fn file_url(path: &Path) -> String {
     format!("file://{}", path.canonicalize().unwrap().display())
 }
 
-fn dump_dom(canary: &Canary, profile: &Path, page: &Path) -> String {
-    let out = browser(canary, profile)
-        .arg("--dump-dom")
-        .arg(file_url(page))
-        .output()
-        .unwrap();
+/// Runs a browser command, which must succeed (its stderr is shown when it does not); its stdout.
+#[track_caller]
+fn succeeded(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out.stdout
+}
+
+fn dump_dom(canary: &Canary, profile: &Path, page: &Path) -> String {
+    let out = succeeded(
+        browser(canary, profile)
+            .arg("--dump-dom")
+            .arg(file_url(page)),
+    );
+    String::from_utf8(out).unwrap()
 }
 
 #[test]
@@ -145,10 +152,7 @@ fn the_canary_sees_a_page_that_loads_something() {
 fn chromium_renders_the_report_offline_with_hostile_rows_as_text() {
     let server = hostile_server();
     let ws = Workspace::new();
-    let dataset = hostile_dataset(&ws);
-    let args = summary_args(&dataset);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ws.run(Some(&server), &args).rows_failed();
+    rate_hostile(&ws, &server, &[]);
     let report = ws.data_dir().join("report.html");
     let canary = Canary::start();
     let profile = ws.path().join("profile");
@@ -193,16 +197,11 @@ fn chromium_renders_the_report_offline_with_hostile_rows_as_text() {
 
     // A screenshot renders too (the README's is one of these).
     let shot = ws.path().join("report.png");
-    let out = browser(&canary, &profile)
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=1100,2600")
-        .arg(file_url(&report))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeded(
+        browser(&canary, &profile)
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg("--window-size=1100,2600")
+            .arg(file_url(&report)),
     );
     let png = std::fs::read(&shot).unwrap();
     assert!(

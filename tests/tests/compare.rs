@@ -5,7 +5,7 @@ mod support;
 
 use classified_tests::{FakeOpenAi, Reply, default_arguments};
 use serde_json::Value;
-use support::{Workspace, read_parquet};
+use support::{Workspace, instruct_args, read_parquet};
 
 const LENS: &str = "instruction_following";
 const ROWS: usize = 30;
@@ -23,6 +23,23 @@ fn two_models() -> FakeOpenAi {
         }
         Reply::Arguments(args.to_string())
     })
+}
+
+/// `compare DATA instruction,output LENS` followed by `flags` (the raters, `--rate`, ...).
+fn compare_args<'a>(data: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["compare", data, "instruction,output", LENS];
+    args.extend_from_slice(flags);
+    args
+}
+
+/// The agreement numbers of one label in a dataset of compare.json.
+fn label<'a>(dataset: &'a Value, name: &str) -> &'a Value {
+    dataset["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["label"] == name)
+        .unwrap_or_else(|| panic!("no label {name} in {dataset}"))
 }
 
 fn overall(ws: &Workspace, dir: &str) -> Vec<(f64, String)> {
@@ -46,16 +63,7 @@ fn two_models_from_the_cache_agree_as_their_ratings_say() {
         let out = format!("out-{model}");
         ws.run(
             Some(&server),
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--model",
-                model,
-                "--out",
-                &out,
-            ],
+            &instruct_args(&data, &["--model", model, "--out", &out]),
         )
         .ok();
     }
@@ -73,52 +81,24 @@ fn two_models_from_the_cache_agree_as_their_ratings_say() {
     let run = ws
         .run(
             None,
-            &[
-                "compare",
-                &data,
-                "instruction,output",
-                LENS,
-                "--a",
-                "gpt-4o-mini",
-                "--b",
-                "gpt-4o",
-            ],
+            &compare_args(&data, &["--a", "gpt-4o-mini", "--b", "gpt-4o"]),
         )
         .ok();
     assert_eq!(server.request_count(), sent);
-    assert!(
-        run.stdout
-            .contains("A: gpt-4o-mini@1 through instruction_following"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("Most disagreeing rows"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("A: gpt-4o-mini@1 through instruction_following");
+    run.assert_stdout_has("Most disagreeing rows");
 
-    let c: Value = serde_json::from_str(&ws.read("compare.json")).unwrap();
+    let c: Value = ws.json("compare.json");
     let d = &c["datasets"][0];
     assert_eq!(d["both"], ROWS as u64);
-    let l = d["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["label"] == "overall")
-        .unwrap();
+    let l = label(d, "overall");
     assert!((l["exact"].as_f64().unwrap() - same as f64 / ROWS as f64).abs() < 1e-12);
     assert!((l["mean_absolute_difference"].as_f64().unwrap() - diff / ROWS as f64).abs() < 1e-12);
     let kappa = l["kappa"].as_f64().unwrap();
     assert!(kappa < 1.0 && l["kappa_low"].as_f64().unwrap() <= kappa);
     assert!(kappa <= l["kappa_high"].as_f64().unwrap());
     // Labels mini never changes agree exactly.
-    let correct = d["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["label"] == "correct")
-        .unwrap();
+    let correct = label(d, "correct");
     assert_eq!(correct["exact"], 1.0);
     assert_eq!(correct["kappa"], 1.0);
     // The bucket matrix adds up to the rows, its diagonal to the rows in the same bucket.
@@ -155,31 +135,22 @@ fn rate_fills_what_either_lacks_then_compare_reads_the_cache() {
     let server = two_models();
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = [
-        "compare",
-        &data,
-        "instruction,output",
-        LENS,
-        "--a",
-        "gpt-4o-mini",
-        "--b",
-        "gpt-4o@2",
-    ];
-    let mut with_rate = args.to_vec();
+    let args = compare_args(&data, &["--a", "gpt-4o-mini", "--b", "gpt-4o@2"]);
+    let mut with_rate = args.clone();
     with_rate.push("--rate");
     let run = ws.run(Some(&server), &with_rate).ok();
     assert_eq!(server.request_count(), 2 * ROWS, "{}", run.stderr);
     // Each side's run wrote its own outputs.
     assert!(ws.data_dir().join("compare-a/summary.csv").exists());
     assert!(ws.data_dir().join("compare-b/summary.csv").exists());
-    let first: Value = serde_json::from_str(&ws.read("compare.json")).unwrap();
+    let first: Value = ws.json("compare.json");
     assert_eq!(first["b"]["version"], 2);
 
     // Again with --rate: nothing is missing, nothing is sent; without it, the same numbers.
     ws.run(Some(&server), &with_rate).ok();
     ws.run(None, &args).ok();
     assert_eq!(server.request_count(), 2 * ROWS);
-    let again: Value = serde_json::from_str(&ws.read("compare.json")).unwrap();
+    let again: Value = ws.json("compare.json");
     assert_eq!(again["datasets"], first["datasets"]);
 }
 
@@ -191,32 +162,16 @@ fn one_model_at_two_versions_agrees_with_itself_and_mistakes_are_one_sentence() 
     for version in ["1", "2"] {
         ws.run(
             Some(&server),
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--version",
-                version,
-            ],
+            &instruct_args(&data, &["--version", version]),
         )
         .ok();
     }
     ws.run(
         None,
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
-            "--a",
-            "gpt-4@1",
-            "--b",
-            "gpt-4@2",
-        ],
+        &compare_args(&data, &["--a", "gpt-4@1", "--b", "gpt-4@2"]),
     )
     .ok();
-    let c: Value = serde_json::from_str(&ws.read("compare.json")).unwrap();
+    let c: Value = ws.json("compare.json");
     for l in c["datasets"][0]["labels"].as_array().unwrap() {
         assert_eq!(
             (&l["exact"], &l["mean_absolute_difference"]),
@@ -226,41 +181,14 @@ fn one_model_at_two_versions_agrees_with_itself_and_mistakes_are_one_sentence() 
     assert_eq!(c["datasets"][0]["bucket_agreement"], 1.0);
     assert_eq!(c["datasets"][0]["disagreements"], Value::Array(Vec::new()));
 
-    let run = ws.run(
-        None,
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
-            "--a",
-            "gpt-4@1",
-        ],
-    );
+    let run = ws.run(None, &compare_args(&data, &["--a", "gpt-4@1"]));
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("--a and --b are the same rater"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("--a and --b are the same rater");
     let run = ws.run(
         None,
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
-            "--a",
-            "gpt-4@one",
-            "--b",
-            "gpt-4",
-        ],
+        &compare_args(&data, &["--a", "gpt-4@one", "--b", "gpt-4"]),
     );
-    assert!(
-        run.stderr.contains("`one` is not a cache version"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("`one` is not a cache version");
     let run = ws.run(
         None,
         &[
@@ -272,27 +200,11 @@ fn one_model_at_two_versions_agrees_with_itself_and_mistakes_are_one_sentence() 
             "gpt-4",
         ],
     );
-    assert!(
-        run.stderr.contains("score different labels"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("score different labels");
     let fresh = Workspace::new();
     let data = fresh.instruct_rows(3);
-    let run = fresh.run(
-        None,
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
-            "--a",
-            "x",
-            "--b",
-            "y",
-        ],
-    );
-    assert!(run.stderr.contains("there is no cache"), "{}", run.stderr);
+    let run = fresh.run(None, &compare_args(&data, &["--a", "x", "--b", "y"]));
+    run.assert_stderr_has("there is no cache");
 }
 
 #[test]
@@ -301,24 +213,22 @@ fn rate_spends_at_most_one_max_usd_for_both_raters() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
     // About one request's worst case at gpt-4o-mini prices: A stops at the budget, B sends nothing.
-    let run = ws.run(
-        Some(&server),
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
+    /// gpt-4o-mini against gpt-4o, each rated first, together within `max_usd`.
+    fn rate_within<'a>(data: &'a str, max_usd: &'a str) -> Vec<&'a str> {
+        let raters = [
             "--a",
             "gpt-4o-mini",
             "--b",
             "gpt-4o",
             "--rate",
             "--max-usd",
-            "0.0005",
-        ],
-    );
+            max_usd,
+        ];
+        compare_args(data, &raters)
+    }
+    let run = ws.run(Some(&server), &rate_within(&data, "0.0005"));
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("--max-usd"), "{}", run.stderr);
+    run.assert_stderr_has("--max-usd");
     let sent = server.requests();
     assert!(!sent.is_empty() && sent.len() < ROWS, "{} sent", sent.len());
     assert!(
@@ -330,30 +240,15 @@ fn rate_spends_at_most_one_max_usd_for_both_raters() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
     let server = two_models();
-    let run = ws.run(
-        Some(&server),
-        &[
-            "compare",
-            &data,
-            "instruction,output",
-            LENS,
-            "--a",
-            "gpt-4o-mini",
-            "--b",
-            "gpt-4o",
-            "--rate",
-            "--max-usd",
-            "0.02",
-        ],
-    );
+    let run = ws.run(Some(&server), &rate_within(&data, "0.02"));
     assert_eq!(run.code, 3, "{}", run.stderr);
     let sent = server.requests();
     let a = sent.iter().filter(|b| b["model"] == "gpt-4o-mini").count();
     let b = sent.len() - a;
     assert_eq!(a, ROWS, "A was rated in full");
     assert!(b > 0 && b < ROWS, "B sent {b}");
-    let spent_a: Value = serde_json::from_str(&ws.read("compare-a/run.json")).unwrap();
-    let spent_b: Value = serde_json::from_str(&ws.read("compare-b/run.json")).unwrap();
+    let spent_a = ws.json("compare-a/run.json");
+    let spent_b = ws.json("compare-b/run.json");
     let total =
         spent_a["spend"]["usd"].as_f64().unwrap() + spent_b["spend"]["usd"].as_f64().unwrap();
     assert!(total <= 0.02, "spent {total}");

@@ -5,7 +5,7 @@ mod support;
 
 use classified_tests::FakeOpenAi;
 use std::collections::HashSet;
-use support::{Workspace, fixture, read_parquet};
+use support::{Workspace, fixture, instruct_args, read_parquet};
 
 const LENS: &str = "instruction_following";
 
@@ -31,6 +31,15 @@ fn number_before(text: &str, label: &str) -> u64 {
         .take_while(|c| c.is_ascii_digit())
         .collect();
     digits.chars().rev().collect::<String>().parse().unwrap()
+}
+
+/// The `Estimate ...` line of a run's output.
+#[track_caller]
+fn estimate_line(output: &str) -> &str {
+    output
+        .lines()
+        .find(|l| l.starts_with("Estimate"))
+        .unwrap_or_else(|| panic!("no estimate in:\n{output}"))
 }
 
 fn dollars_after(text: &str, label: &str) -> f64 {
@@ -62,19 +71,14 @@ fn the_dry_run_estimate_is_hand_counted_tokens_times_the_prices() {
     let ws = Workspace::new();
     let prices = round_prices(&ws);
     let data = fixture("instruct.jsonl");
-    let base = [
-        "summary",
-        data.as_str(),
-        "instruction,output",
-        LENS,
-        "--model",
-        "gpt-4o-mini",
+    let base = instruct_args(&data, &["--model", "gpt-4o-mini"]);
+    let env = [
+        ("CLASSIFIED_PRICES", prices.as_str()),
+        ("MAX_GENERATION_TOKENS", "50"),
     ];
     let run = |extra: &[&str]| {
-        let mut cmd = ws.command(Some(&server), &[&base[..], extra].concat());
-        cmd.env("CLASSIFIED_PRICES", &prices)
-            .env("MAX_GENERATION_TOKENS", "50");
-        support::Run::from(cmd.output().unwrap()).ok()
+        ws.run_with_env(Some(&server), &[&base[..], extra].concat(), env)
+            .ok()
     };
 
     let dry = run(&["--dry-run"]);
@@ -84,11 +88,7 @@ fn the_dry_run_estimate_is_hand_counted_tokens_times_the_prices() {
     let bodies = server.requests();
     assert_eq!(bodies.len(), 9);
     let input: u64 = bodies.iter().map(hand_count).sum();
-    let line = dry
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("Estimate"))
-        .unwrap();
+    let line = estimate_line(&dry.stdout);
     assert_eq!(number_before(line, " request(s) to send"), 9);
     assert_eq!(number_before(line, " input token(s)"), input, "{line}");
     assert_eq!(number_before(line, " output token(s)"), 9 * 50);
@@ -100,7 +100,7 @@ fn the_dry_run_estimate_is_hand_counted_tokens_times_the_prices() {
     );
 
     // The real run printed the same estimate before sending.
-    assert!(real.stderr.contains(line), "{}", real.stderr);
+    real.assert_stderr_has(line);
     // Its final report counts the tokens the API said it used, at the same prices.
     let conn = rusqlite::Connection::open(ws.cache()).unwrap();
     let (p, c): (u64, u64) = conn
@@ -122,26 +122,15 @@ fn the_dry_run_estimate_is_hand_counted_tokens_times_the_prices() {
 
     // Now everything is cached; at Batch API prices the estimate halves.
     let cached = run(&["--dry-run"]);
-    assert!(
-        cached
-            .stdout
-            .contains("9 prompt(s), 9 from the cache, 0 request(s) to send"),
-        "{}",
-        cached.stdout
-    );
+    cached.assert_stdout_has("9 prompt(s), 9 from the cache, 0 request(s) to send");
     let ws2 = Workspace::new();
-    let mut cmd = ws2.command(None, &[&base[..], &["--dry-run", "--batch"]].concat());
-    cmd.env("CLASSIFIED_PRICES", &prices)
-        .env("MAX_GENERATION_TOKENS", "50");
-    let batch = support::Run::from(cmd.output().unwrap()).ok();
-    assert!(
-        batch.stdout.contains(&format!(
-            "${:.4} at gpt-4o-mini Batch API prices",
-            expected / 2.0
-        )),
-        "{}",
-        batch.stdout
-    );
+    let batch = ws2
+        .run_with_env(None, &[&base[..], &["--dry-run", "--batch"]].concat(), env)
+        .ok();
+    batch.assert_stdout_has(&format!(
+        "${:.4} at gpt-4o-mini Batch API prices",
+        expected / 2.0
+    ));
 }
 
 #[test]
@@ -151,15 +140,7 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     let dry = ws
         .run(
             None,
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--model",
-                "my-llama",
-                "--dry-run",
-            ],
+            &instruct_args(&data, &["--model", "my-llama", "--dry-run"]),
         )
         .ok();
     assert!(
@@ -171,17 +152,10 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     );
     let run = ws.run(
         None,
-        &[
-            "summary",
+        &instruct_args(
             &data,
-            "instruction,output",
-            LENS,
-            "--model",
-            "my-llama",
-            "--dry-run",
-            "--max-usd",
-            "1",
-        ],
+            &["--model", "my-llama", "--dry-run", "--max-usd", "1"],
+        ),
     );
     assert!(
         run.error().contains("--max-usd needs the model's price") && run.code == 2,
@@ -190,15 +164,7 @@ fn an_unknown_model_is_estimated_without_a_price_and_max_usd_needs_one() {
     );
     let run = ws.run(
         None,
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--dry-run",
-            "--max-usd",
-            "0",
-        ],
+        &instruct_args(&data, &["--dry-run", "--max-usd", "0"]),
     );
     assert!(
         run.error().contains("positive number") && run.code == 2,
@@ -219,23 +185,13 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
     )
     .unwrap();
     let data = ws.instruct_rows(40);
+    let env = [
+        ("CLASSIFIED_PRICES", prices.to_str().unwrap()),
+        ("MAX_GENERATION_TOKENS", "100"),
+    ];
     let run = |budget: &str| {
-        let mut cmd = ws.command(
-            Some(&server),
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--model",
-                "gpt-4o-mini",
-                "--max-usd",
-                budget,
-            ],
-        );
-        cmd.env("CLASSIFIED_PRICES", &prices)
-            .env("MAX_GENERATION_TOKENS", "100");
-        support::Run::from(cmd.output().unwrap())
+        let args = instruct_args(&data, &["--model", "gpt-4o-mini", "--max-usd", budget]);
+        ws.run_with_env(Some(&server), &args, env)
     };
 
     let stopped = run("0.35");
@@ -245,13 +201,7 @@ fn max_usd_stops_sending_at_the_budget_writes_everything_and_a_rerun_continues()
         error.contains("stopped at the --max-usd budget of $0.35"),
         "{error}"
     );
-    assert!(
-        stopped
-            .stderr
-            .contains("The estimate is above --max-usd 0.35"),
-        "{}",
-        stopped.stderr
-    );
+    stopped.assert_stderr_has("The estimate is above --max-usd 0.35");
     let sent = server.request_count() as u64;
     assert!((1..40).contains(&sent), "sent {sent}");
     assert_eq!(number_before(&error, " request(s) sent"), sent, "{error}");
@@ -305,22 +255,14 @@ fn a_batch_that_could_cost_more_than_max_usd_is_not_sent() {
     let ws = Workspace::new();
     let prices = round_prices(&ws);
     let data = ws.instruct_rows(5);
-    let mut cmd = ws.command(
+    let run = ws.run_with_env(
         Some(&server),
-        &[
-            "summary",
+        &instruct_args(
             &data,
-            "instruction,output",
-            LENS,
-            "--model",
-            "gpt-4o-mini",
-            "--batch",
-            "--max-usd",
-            "0.5",
-        ],
+            &["--model", "gpt-4o-mini", "--batch", "--max-usd", "0.5"],
+        ),
+        [("CLASSIFIED_PRICES", &prices)],
     );
-    cmd.env("CLASSIFIED_PRICES", &prices);
-    let run = support::Run::from(cmd.output().unwrap());
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.error().contains("nothing was sent"), "{}", run.stderr);
     assert!(server.batches().uploads.lock().unwrap().is_empty());
@@ -331,24 +273,14 @@ fn a_plain_run_estimates_from_its_first_rows_scaled_to_the_dataset() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let data = ws.instruct_rows(12);
-    let mut cmd = ws.command(
-        Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--model",
-            "gpt-4o-mini",
-        ],
-    );
-    cmd.env("CLASSIFIED_PLAN_ROWS", "4");
-    let run = support::Run::from(cmd.output().unwrap()).ok();
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("Estimate"))
-        .unwrap();
+    let run = ws
+        .run_with_env(
+            Some(&server),
+            &instruct_args(&data, &["--model", "gpt-4o-mini"]),
+            [("CLASSIFIED_PLAN_ROWS", "4")],
+        )
+        .ok();
+    let line = estimate_line(&run.stderr);
     assert!(line.contains("planned on the first 4 of 12 rows"), "{line}");
     assert_eq!(number_before(line, " request(s) to send"), 12, "{line}");
     assert_eq!(number_before(line, " output token(s)"), 12 * 256, "{line}");

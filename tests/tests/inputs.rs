@@ -8,7 +8,7 @@ use classified_tests::FakeOpenAi;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use support::{Workspace, fixture};
+use support::{Run, Workspace, fixture, instruct_args, summary_args};
 
 fn read_jsonl(path: &Path) -> Vec<serde_json::Map<String, Value>> {
     std::fs::read_to_string(path)
@@ -45,6 +45,14 @@ fn batch(path: &Path) -> RecordBatch {
         })
         .collect();
     RecordBatch::try_new(schema, columns).unwrap()
+}
+
+/// `batch` as an Arrow IPC stream file (the format `datasets.save_to_disk` writes) at `path`.
+fn write_stream(path: &Path, batch: &RecordBatch) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(file, &batch.schema()).unwrap();
+    w.write(batch).unwrap();
+    w.finish().unwrap();
 }
 
 /// Write `fixture` in every local format into `dir`; returns the paths.
@@ -91,11 +99,7 @@ fn every_format(fixture_path: &Path, dir: &Path, stem: &str) -> Vec<PathBuf> {
     paths.push(p);
 
     let p = dir.join(format!("{stem}_stream.arrow"));
-    let mut w =
-        arrow_ipc::writer::StreamWriter::try_new(std::fs::File::create(&p).unwrap(), &b.schema())
-            .unwrap();
-    w.write(&b).unwrap();
-    w.finish().unwrap();
+    write_stream(&p, &b);
     paths.push(p);
 
     // A `datasets.save_to_disk` DatasetDict with the rows in its train split, in two shards.
@@ -113,14 +117,7 @@ fn every_format(fixture_path: &Path, dir: &Path, stem: &str) -> Vec<PathBuf> {
         .iter()
         .enumerate()
     {
-        let name = format!("data-0000{i}-of-00002.arrow");
-        let mut w = arrow_ipc::writer::StreamWriter::try_new(
-            std::fs::File::create(train.join(&name)).unwrap(),
-            &b.schema(),
-        )
-        .unwrap();
-        w.write(part).unwrap();
-        w.finish().unwrap();
+        write_stream(&train.join(format!("data-0000{i}-of-00002.arrow")), part);
     }
     std::fs::write(
         train.join("state.json"),
@@ -128,13 +125,7 @@ fn every_format(fixture_path: &Path, dir: &Path, stem: &str) -> Vec<PathBuf> {
     )
     .unwrap();
     std::fs::write(train.join("dataset_info.json"), "{}").unwrap();
-    let mut w = arrow_ipc::writer::StreamWriter::try_new(
-        std::fs::File::create(p.join("test/data-00000-of-00001.arrow")).unwrap(),
-        &b.schema(),
-    )
-    .unwrap();
-    w.write(&b.slice(0, 1)).unwrap();
-    w.finish().unwrap();
+    write_stream(&p.join("test/data-00000-of-00001.arrow"), &b.slice(0, 1));
     std::fs::write(
         p.join("test/state.json"),
         r#"{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}"#,
@@ -145,39 +136,32 @@ fn every_format(fixture_path: &Path, dir: &Path, stem: &str) -> Vec<PathBuf> {
     paths
 }
 
+/// The fixture `name` and its copies in every local format in `dir`, as one dataset list.
+fn in_every_format(dir: &Path, name: &str, stem: &str) -> String {
+    let mut paths = vec![fixture(name)];
+    paths.extend(
+        every_format(&classified_tests::fixture(name), dir, stem)
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned()),
+    );
+    paths.join(",")
+}
+
 #[test]
 fn all_five_lenses_rate_every_local_format_alike() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
-    let mut pretrain = vec![fixture("sample.jsonl")];
-    pretrain.extend(
-        every_format(
-            &classified_tests::fixture("sample.jsonl"),
-            ws.path(),
-            "sample",
-        )
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned()),
-    );
-    let mut instruct = vec![fixture("instruct.jsonl")];
-    instruct.extend(
-        every_format(
-            &classified_tests::fixture("instruct.jsonl"),
-            ws.path(),
-            "instruct",
-        )
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned()),
-    );
+    let pretrain = in_every_format(ws.path(), "sample.jsonl", "sample");
+    let instruct = in_every_format(ws.path(), "instruct.jsonl", "instruct");
 
     ws.run(
         Some(&server),
-        &[
-            "summary",
-            &pretrain.join(","),
+        &summary_args(
+            &pretrain,
             "text",
             "textbook_quality,learning_value,code_quality,textbook_depth",
-        ],
+            &[],
+        ),
     )
     .ok();
     // Seven copies of the same rows: the first is paid for, the other six come from the cache.
@@ -201,44 +185,17 @@ fn all_five_lenses_rate_every_local_format_alike() {
     alike(ws.summary(), 7 * 4);
 
     // The DatasetDict folder holds 9 rows in train and 1 in test.
-    let instruct_args = [
-        "summary",
-        &instruct.join(","),
-        "instruction,output",
-        "instruction_following",
-        "--split",
-        "train",
-    ];
-    ws.run(Some(&server), &instruct_args).ok();
+    let train_args = instruct_args(&instruct, &["--split", "train"]);
+    ws.run(Some(&server), &train_args).ok();
     assert_eq!(server.request_count(), 4 * 12 + 9);
     alike(ws.summary(), 7);
 
     let disk = ws.path().join("instruct_disk");
     let disk = disk.to_str().unwrap();
-    ws.run(
-        Some(&server),
-        &[
-            "summary",
-            disk,
-            "instruction,output",
-            "instruction_following",
-            "--split",
-            "test",
-        ],
-    )
-    .ok();
+    ws.run(Some(&server), &instruct_args(disk, &["--split", "test"]))
+        .ok();
     assert_eq!(ws.summary()[0]["Total"], "1");
-    let run = ws.run(
-        Some(&server),
-        &[
-            "summary",
-            disk,
-            "instruction,output",
-            "instruction_following",
-            "--split",
-            "dev",
-        ],
-    );
+    let run = ws.run(Some(&server), &instruct_args(disk, &["--split", "dev"]));
     let error = run.error();
     assert!(
         error.contains("dev") && error.contains("train") && error.contains("test"),
@@ -246,18 +203,22 @@ fn all_five_lenses_rate_every_local_format_alike() {
     );
 }
 
+/// `summary DATA COLUMNS LENSES FLAGS --dry-run` in `ws`, with no server.
+fn dry_run(ws: &Workspace, data: &str, columns: &str, lenses: &str, flags: &[&str]) -> Run {
+    let mut args = summary_args(data, columns, lenses, flags);
+    args.push("--dry-run");
+    ws.run(None, &args)
+}
+
 #[test]
 fn a_missing_column_lists_the_columns_that_exist() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            &fixture("instruct.jsonl"),
-            "prompt,output",
-            "instruction_following",
-            "--dry-run",
-        ],
+    let run = dry_run(
+        &ws,
+        &fixture("instruct.jsonl"),
+        "prompt,output",
+        "instruction_following",
+        &[],
     );
     let error = run.error();
     assert!(
@@ -270,31 +231,19 @@ fn a_missing_column_lists_the_columns_that_exist() {
 #[test]
 fn an_unreadable_dataset_is_named() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            "no/such/file.jsonl",
-            "text",
-            "textbook_quality",
-            "--dry-run",
-        ],
-    );
+    let run = dry_run(&ws, "no/such/file.jsonl", "text", "textbook_quality", &[]);
     assert!(run.error().contains("no/such/file.jsonl"), "{}", run.stderr);
 }
 
 #[test]
 fn columns_must_match_the_lens_input_fields() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            &fixture("instruct.jsonl"),
-            "instruction",
-            "instruction_following",
-            "--dry-run",
-        ],
+    let run = dry_run(
+        &ws,
+        &fixture("instruct.jsonl"),
+        "instruction",
+        "instruction_following",
+        &[],
     );
     let error = run.error();
     assert!(
@@ -316,17 +265,12 @@ fn an_invalid_lens_names_the_file_and_the_problem() {
     std::fs::write(lens.join("system.jinja"), "Rate it.").unwrap();
     std::fs::write(lens.join("prompt.jinja"), "{{ text }} {% if %}").unwrap();
     std::fs::write(lens.join("function.json"), r#"{"name": "f", "parameters": {"type": "object", "properties": {"overall": {"type": "integer"}}, "required": ["overall"]}}"#).unwrap();
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "broken",
-            "--lens-dir",
-            "lenses",
-            "--dry-run",
-        ],
+    let run = dry_run(
+        &ws,
+        &fixture("sample.jsonl"),
+        "text",
+        "broken",
+        &["--lens-dir", "lenses"],
     );
     let error = run.error();
     assert!(
@@ -334,16 +278,7 @@ fn an_invalid_lens_names_the_file_and_the_problem() {
         "{error}"
     );
     assert_eq!(run.code, 2);
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "no_such_lens",
-            "--dry-run",
-        ],
-    );
+    let run = dry_run(&ws, &fixture("sample.jsonl"), "text", "no_such_lens", &[]);
     assert!(run.error().contains("textbook_quality"), "{}", run.stderr);
 }
 
@@ -359,12 +294,12 @@ fn non_text_values_are_an_error_and_nulls_skip_the_row() {
     .unwrap();
     let run = ws.run(
         Some(&server),
-        &[
-            "summary",
+        &summary_args(
             numbers.to_str().unwrap(),
             "instruction,output",
             "instruction_following",
-        ],
+            &[],
+        ),
     );
     let error = run.error();
     assert!(
@@ -377,12 +312,12 @@ fn non_text_values_are_an_error_and_nulls_skip_the_row() {
     let run = ws
         .run(
             Some(&server),
-            &[
-                "summary",
+            &summary_args(
                 nulls.to_str().unwrap(),
                 "instruction,output",
                 "instruction_following",
-            ],
+                &[],
+            ),
         )
         .ok();
     let summary = ws.summary();
@@ -390,10 +325,5 @@ fn non_text_values_are_an_error_and_nulls_skip_the_row() {
         (summary[0]["Total"].as_str(), summary[0]["Skipped"].as_str()),
         ("1", "2")
     );
-    assert!(
-        run.stdout
-            .contains("2 row(s) skipped: null in column `output`"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("2 row(s) skipped: null in column `output`");
 }

@@ -4,17 +4,18 @@
 mod report_fixture;
 mod support;
 
-use report_fixture::{LENS, hostile_dataset, hostile_server, summary_args, without_generated};
+use report_fixture::{
+    LENS, hostile_args, hostile_dataset, hostile_server, rate_hostile, without_generated,
+};
 use serde_json::Value;
-use support::{Workspace, read_parquet};
+use support::{Workspace, read_parquet, summary_args};
 
 #[test]
 fn the_parquet_is_the_complete_record_and_run_json_says_what_was_spent() {
     let server = hostile_server();
     let ws = Workspace::new();
     let dataset = hostile_dataset(&ws);
-    let args = summary_args(&dataset);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args = hostile_args(&dataset);
     ws.run(Some(&server), &args).rows_failed();
     let first_requests = server.request_count();
     // 7 rows answered once, the FAIL row asked 3 times.
@@ -103,10 +104,7 @@ fn the_parquet_is_the_complete_record_and_run_json_says_what_was_spent() {
 fn report_html_shows_the_numbers_and_keeps_hostile_rows_inert() {
     let server = hostile_server();
     let ws = Workspace::new();
-    let dataset = hostile_dataset(&ws);
-    let args = summary_args(&dataset);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ws.run(Some(&server), &args).rows_failed();
+    rate_hostile(&ws, &server, &[]);
     let html = ws.read("report.html");
 
     // Every share of summary.csv is in the report, with the counts.
@@ -168,11 +166,7 @@ fn report_html_shows_the_numbers_and_keeps_hostile_rows_inert() {
 fn summary_json_is_one_object_with_the_intervals() {
     let server = hostile_server();
     let ws = Workspace::new();
-    let dataset = hostile_dataset(&ws);
-    let mut args = summary_args(&dataset);
-    args.push("--json".into());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = ws.run(Some(&server), &args).rows_failed();
+    let run = rate_hostile(&ws, &server, &["--json"]);
     let json: Value = serde_json::from_str(run.stdout.trim())
         .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {}", run.stdout));
     let result = &json["results"][0];
@@ -202,10 +196,7 @@ fn summary_json_is_one_object_with_the_intervals() {
 fn report_rebuilds_the_same_html_from_the_files_alone_and_from_merged_shards() {
     let server = hostile_server();
     let ws = Workspace::new();
-    let dataset = hostile_dataset(&ws);
-    let args = summary_args(&dataset);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ws.run(Some(&server), &args).rows_failed();
+    rate_hostile(&ws, &server, &[]);
     let original = ws.read("report.html");
     let requests = server.request_count();
 
@@ -214,7 +205,7 @@ fn report_rebuilds_the_same_html_from_the_files_alone_and_from_merged_shards() {
     std::fs::remove_file(ws.data_dir().join("report.html")).unwrap();
     let data = ws.data_dir().to_string_lossy().into_owned();
     let run = ws.run(None, &["report", &data]).ok();
-    assert!(run.stderr.contains("report.html"), "{}", run.stderr);
+    run.assert_stderr_has("report.html");
     assert_eq!(
         without_generated(&ws.read("report.html")),
         without_generated(&original)
@@ -250,12 +241,7 @@ fn report_rebuilds_the_same_html_from_the_files_alone_and_from_merged_shards() {
     std::fs::create_dir(&empty).unwrap();
     let run = ws.run(None, &["report", &empty.to_string_lossy()]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("holds no per-row Parquet written by this version of classified"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("holds no per-row Parquet written by this version of classified");
 }
 
 /// Copy `from`'s rows below `at` into `low` and the rest into `high`, keeping its footer.
@@ -311,10 +297,7 @@ fn a_summary_reports_its_own_files_and_report_takes_the_whole_folder() {
     let local = ws.read("report.html");
     assert!(local.contains("none: every lens scores rows itself"));
     assert!(!local.contains("Paid in this run"));
-    let dataset = hostile_dataset(&ws);
-    let args = summary_args(&dataset);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    ws.run(Some(&server), &args).rows_failed();
+    rate_hostile(&ws, &server, &[]);
     let html = ws.read("report.html");
     assert!(html.contains(&format!("hostile × {LENS}")));
     assert!(
@@ -365,29 +348,18 @@ fn report_of_a_sharded_summary_after_merge_shows_the_numbers_of_one_run() {
     let (one_s, sharded_s) = (one.to_str().unwrap(), sharded.to_str().unwrap());
     ws.run(
         None,
-        &[
-            "summary",
-            &datasets,
-            "text",
-            "heuristic_quality",
-            "--out",
-            one_s,
-        ],
+        &summary_args(&datasets, "text", "heuristic_quality", &["--out", one_s]),
     )
     .ok();
     for spec in ["0/2", "1/2"] {
         ws.run(
             None,
-            &[
-                "summary",
+            &summary_args(
                 &datasets,
                 "text",
                 "heuristic_quality",
-                "--out",
-                sharded_s,
-                "--shard",
-                spec,
-            ],
+                &["--out", sharded_s, "--shard", spec],
+            ),
         )
         .ok();
     }

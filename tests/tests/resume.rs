@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
-use support::{Workspace, fixture};
+use support::{Workspace, fixture, instruct_args, table_cells};
 
 fn user_contents(bodies: &[serde_json::Value]) -> HashSet<String> {
     bodies.iter().map(classified_tests::user_content).collect()
@@ -97,16 +97,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
             let out = out.to_string_lossy().into_owned();
             ws.spawn(
                 Some(&server),
-                &[
-                    "summary",
-                    &data,
-                    "instruction,output",
-                    "instruction_following",
-                    "--out",
-                    &out,
-                    "--workers",
-                    "8",
-                ],
+                &instruct_args(&data, &["--out", &out, "--workers", "8"]),
             )
         })
         .collect();
@@ -121,16 +112,7 @@ fn concurrent_runs_share_one_cache_without_corrupting_it() {
     assert_eq!(ws.cache_rows(), (40, "ok".to_string()));
     // A third run finds everything cached.
     let before = server.request_count();
-    ws.run(
-        Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            "instruction_following",
-        ],
-    )
-    .ok();
+    ws.run(Some(&server), &instruct_args(&data, &[])).ok();
     assert_eq!(server.request_count(), before);
 }
 
@@ -151,16 +133,7 @@ fn an_interrupted_dry_run_and_a_cached_run_agree_on_what_is_left() {
             &["summary", &sample, "text", "textbook_quality", "--dry-run"],
         )
         .ok();
-    let line = run
-        .stdout
-        .lines()
-        .find(|l| l.contains("textbook_quality"))
-        .unwrap();
-    let cells: Vec<&str> = line
-        .split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let (_, cells) = table_cells(&run.stdout, "textbook_quality");
     // Prompts, cached, to send (after rows, failed, skipped).
     assert_eq!(cells[4].parse::<usize>().unwrap(), 12);
     assert_eq!(cells[5].parse::<usize>().unwrap(), sent);

@@ -5,12 +5,14 @@
 
 mod support;
 
-use classified_tests::{Call, FakeOpenAi, HeaderStyle, RateLimit, Reply, fake_score, user_content};
+use classified_tests::{
+    Call, FakeOpenAi, HeaderStyle, LimitStats, RateLimit, Reply, fake_score, user_content,
+};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{Workspace, read_parquet};
+use support::{Workspace, failed_errors, instruct_args, read_parquet, summary_args};
 
 const LENS: &str = "instruction_following";
 const PARQUET: &str = "many.instruction_following.parquet";
@@ -78,12 +80,18 @@ fn assert_every_row_accounted_for(
     parquet
 }
 
-fn failed(parquet: &[serde_json::Map<String, Value>]) -> Vec<String> {
-    parquet
-        .iter()
-        .filter(|r| r["status"] == "failed")
-        .map(|r| r["error"].as_str().unwrap().to_string())
-        .collect()
+/// Rates `rows` instruct rows against a rate-limited `server`: the run succeeds, no row fails
+/// (`context` names the run in the message), and the server admitted one request per row.
+#[track_caller]
+fn rate_all_admitted(server: &FakeOpenAi, rows: usize, context: &str) -> LimitStats {
+    let ws = Workspace::new();
+    let data = ws.instruct_rows(rows);
+    let run = ws.run(Some(server), &instruct_args(&data, &[]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(ws.summary()[0]["Failed"], "0", "{context}");
+    let stats = server.rate_stats();
+    assert_eq!(stats.admitted as usize, rows);
+    stats
 }
 
 #[test]
@@ -107,11 +115,11 @@ fn server_errors_and_malformed_arguments_end_every_row_rated_or_failed() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = ["summary", data.as_str(), "instruction,output", LENS];
+    let args = instruct_args(data.as_str(), &[]);
     // Rows failed, so the run ends with exit code 4 after writing every output.
     let run = ws.run(Some(&server), &args).rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert!(failures.len() >= 2, "{failures:?}");
     assert!(
         failures
@@ -153,13 +161,14 @@ fn a_429_storm_is_sat_out_for_as_long_as_retry_after_says() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let run = ws.run(
-        Some(&server),
-        &["summary", &data, "instruction,output", LENS],
-    );
+    let run = ws.run(Some(&server), &instruct_args(&data, &[]));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    assert!(failed(&parquet).is_empty(), "{:?}", failed(&parquet));
+    assert!(
+        failed_errors(&parquet).is_empty(),
+        "{:?}",
+        failed_errors(&parquet)
+    );
     ledger.assert_no_repeats();
 
     // After a 429 nobody sends until retry-after has passed: only requests already on their way
@@ -213,17 +222,14 @@ fn slow_answers_and_dropped_connections_are_retried_or_fail_with_the_reason() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
     let run = ws
-        .command(
-            Some(&server),
-            &["summary", &data, "instruction,output", LENS],
-        )
+        .command(Some(&server), &instruct_args(&data, &[]))
         .env("OPENAI_TIMEOUT", "0.5")
         .output()
         .map(support::Run::from)
         .unwrap()
         .rows_failed();
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].contains("OPENAI_TIMEOUT"), "{failures:?}");
     assert_eq!(parquet[5]["status"], "failed");
@@ -270,22 +276,12 @@ fn tpm_paces_by_prompt_plus_max_tokens() {
     let server = FakeOpenAi::start();
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    ws.command(
-        Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--tpm",
-            "600000",
-        ],
-    )
-    .env("MAX_GENERATION_TOKENS", "2000")
-    .output()
-    .map(support::Run::from)
-    .unwrap()
-    .ok();
+    ws.command(Some(&server), &instruct_args(&data, &["--tpm", "600000"]))
+        .env("MAX_GENERATION_TOKENS", "2000")
+        .output()
+        .map(support::Run::from)
+        .unwrap()
+        .ok();
     // Each request costs ~2,300 tokens against 10,000 per second (a one-second burst).
     let bodies = server.requests();
     let tokens: u64 = bodies
@@ -307,16 +303,7 @@ fn rate_limit_headers_set_the_pace_without_flags() {
     let server = FakeOpenAi::with_rate_limit(RateLimit::requests_per_sec(20.0), |_| {
         Reply::delayed(Duration::from_millis(100), Reply::Answer)
     });
-    let ws = Workspace::new();
-    let data = ws.instruct_rows(ROWS);
-    let run = ws.run(
-        Some(&server),
-        &["summary", &data, "instruction,output", LENS],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(ws.summary()[0]["Failed"], "0");
-    let stats = server.rate_stats();
-    assert_eq!(stats.admitted as usize, ROWS);
+    let stats = rate_all_admitted(&server, ROWS, "");
     // The first answers teach the limit; after that hardly anything is turned away.
     assert!(
         stats.limited <= 5,
@@ -343,16 +330,12 @@ fn every_lens_shares_one_scheduler() {
     let started = Instant::now();
     ws.run(
         Some(&server),
-        &[
-            "summary",
+        &summary_args(
             &data,
             "instruction,output",
             &format!("{LENS},second"),
-            "--lens-dir",
-            &lens_dir.to_string_lossy(),
-            "--workers",
-            "2",
-        ],
+            &["--lens-dir", &lens_dir.to_string_lossy(), "--workers", "2"],
+        ),
     )
     .ok();
     let elapsed = started.elapsed();
@@ -391,16 +374,7 @@ fn paced_by_style(style: HeaderStyle, per_sec: f64, rows: usize) -> (f64, f64) {
         FakeOpenAi::with_rate_limit(RateLimit::requests_per_sec(per_sec).style(style), |_| {
             Reply::delayed(Duration::from_millis(100), Reply::Answer)
         });
-    let ws = Workspace::new();
-    let data = ws.instruct_rows(rows);
-    let run = ws.run(
-        Some(&server),
-        &["summary", &data, "instruction,output", LENS],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(ws.summary()[0]["Failed"], "0", "{style:?}");
-    let stats = server.rate_stats();
-    assert_eq!(stats.admitted as usize, rows);
+    let stats = rate_all_admitted(&server, rows, &format!("{style:?}"));
     let span = stats
         .last_admitted
         .unwrap()
@@ -415,29 +389,32 @@ fn paced_by_style(style: HeaderStyle, per_sec: f64, rows: usize) -> (f64, f64) {
 // numbers); what they rule out is the old behaviour: per-second limits read as per minute (1.7%
 // of the capacity) and remaining-only headers ignored (a 429 storm).
 
-#[test]
-fn per_second_headers_are_read_as_per_second() {
-    let (share, limited) = paced_by_style(HeaderStyle::PerSecond, 20.0, 120);
+/// The run used between half and 1.3 times the server's 20 requests a second, and at most 5% of
+/// its requests were answered 429.
+#[track_caller]
+fn assert_paced_near_twenty_per_sec(share: f64, limited: f64) {
     assert!(share > 0.5, "{:.0}% of 20 req/s", share * 100.0);
     assert!(share < 1.3, "{:.0}% of 20 req/s", share * 100.0);
     assert!(limited <= 0.05, "{:.1}% answered 429", limited * 100.0);
+}
+
+#[test]
+fn per_second_headers_are_read_as_per_second() {
+    let (share, limited) = paced_by_style(HeaderStyle::PerSecond, 20.0, 120);
+    assert_paced_near_twenty_per_sec(share, limited);
 }
 
 #[test]
 fn minute_suffixed_headers_are_read_as_per_minute() {
     let (share, limited) = paced_by_style(HeaderStyle::Suffixed, 20.0, 120);
     // Above 100% is the server's one-second burst over a short span; 429s are bounded below.
-    assert!(share > 0.5, "{:.0}% of 20 req/s", share * 100.0);
-    assert!(share < 1.3, "{:.0}% of 20 req/s", share * 100.0);
-    assert!(limited <= 0.05, "{:.1}% answered 429", limited * 100.0);
+    assert_paced_near_twenty_per_sec(share, limited);
 }
 
 #[test]
 fn remaining_only_headers_are_probed_up_to_the_servers_rate() {
     let (share, limited) = paced_by_style(HeaderStyle::RemainingOnly, 20.0, 160);
-    assert!(share > 0.5, "{:.0}% of 20 req/s", share * 100.0);
-    assert!(share < 1.3, "{:.0}% of 20 req/s", share * 100.0);
-    assert!(limited <= 0.05, "{:.1}% answered 429", limited * 100.0);
+    assert_paced_near_twenty_per_sec(share, limited);
 }
 
 #[test]
@@ -450,7 +427,7 @@ fn a_daily_quota_is_shown_and_its_end_stops_the_run_cleanly_with_exit_5() {
     );
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = ["summary", data.as_str(), "instruction,output", LENS];
+    let args = instruct_args(data.as_str(), &[]);
     let run = ws.run(Some(&server), &args);
     assert_eq!(run.code, 5, "{}", run.stderr);
     assert!(
@@ -476,7 +453,7 @@ fn a_daily_quota_is_shown_and_its_end_stops_the_run_cleanly_with_exit_5() {
     );
     assert!(stats.limited <= 8, "{} answered 429", stats.limited);
     let parquet = assert_every_row_accounted_for(&ws, &run, ROWS);
-    let failures = failed(&parquet);
+    let failures = failed_errors(&parquet);
     assert_eq!(failures.len(), ROWS - stats.admitted as usize);
     assert!(
         failures.iter().all(|e| e.contains("daily request budget")),

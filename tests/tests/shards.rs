@@ -7,7 +7,7 @@ mod support;
 use classified_tests::FakeOpenAi;
 use classified_tests::filter_data::{ids, parquet_dataset, parts, read_batches};
 use std::path::{Path, PathBuf};
-use support::Workspace;
+use support::{Workspace, summary_args};
 
 const LENS: &str = "heuristic_quality";
 
@@ -36,6 +36,23 @@ fn filter_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
     ]
 }
 
+/// `filter` of instruct rows through the LLM lens `instruction_following` into `out`.
+fn llm_filter_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "filter",
+        data,
+        "instruction,output",
+        "instruction_following",
+        "--out",
+        out,
+    ]
+}
+
+/// `summary` of `datasets` through LENS into `out` as shard `spec` (`K/N`).
+fn sharded_summary<'a>(datasets: &'a str, out: &'a str, spec: &'a str) -> Vec<&'a str> {
+    summary_args(datasets, "text", LENS, &["--out", out, "--shard", spec])
+}
+
 fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -54,21 +71,11 @@ fn four_shards_merge_into_exactly_what_one_process_writes() {
         let mut args = filter_args(data, sharded.to_str().unwrap());
         args.extend(["--shard", &spec]);
         let run = ws.run(None, &args).ok();
-        assert!(
-            run.stderr.contains(&format!("shard {k}/4 is done")),
-            "{}",
-            run.stderr
-        );
+        run.assert_stderr_has(&format!("shard {k}/4 is done"));
     }
     let merge = ws.run(None, &["merge", sharded.to_str().unwrap()]);
     assert_eq!(merge.code, 2, "{}", merge.stderr);
-    assert!(
-        merge
-            .stderr
-            .contains("1 of 4 shards are not done: shard(s) 1 of 4"),
-        "{}",
-        merge.stderr
-    );
+    merge.assert_stderr_has("1 of 4 shards are not done: shard(s) 1 of 4");
     let mut slurm = ws.command(None, &filter_args(data, sharded.to_str().unwrap()));
     slurm
         .env("SLURM_ARRAY_TASK_ID", "11")
@@ -87,11 +94,7 @@ fn four_shards_merge_into_exactly_what_one_process_writes() {
     }
 
     let merge = ws.run(None, &["merge", sharded.to_str().unwrap()]).ok();
-    assert!(
-        merge.stderr.contains("merged 4 shard(s)"),
-        "{}",
-        merge.stderr
-    );
+    merge.assert_stderr_has("merged 4 shard(s)");
     for file in ["stats.json", "summary.csv", "means.csv"] {
         assert_eq!(
             String::from_utf8(bytes(&sharded.join(file))).unwrap(),
@@ -115,11 +118,7 @@ fn four_shards_merge_into_exactly_what_one_process_writes() {
     let mut args = filter_args(data, sharded.to_str().unwrap());
     args.extend(["--shard", "0/4"]);
     let again = ws.run(None, &args).ok();
-    assert!(
-        again.stderr.contains("shard 0/4 is already done"),
-        "{}",
-        again.stderr
-    );
+    again.assert_stderr_has("shard 0/4 is already done");
     assert_eq!(
         std::fs::metadata(&b[0]).unwrap().modified().unwrap(),
         before
@@ -214,12 +213,7 @@ fn another_runs_shards_and_a_changed_dataset_are_refused() {
     ];
     let run = ws.run(None, &other);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr
-            .contains("holds shard-0-of-2.json from another run"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("holds shard-0-of-2.json from another run");
     // Same folder, other shard count.
     other[7] = "Good";
     other[11] = "1/3";
@@ -255,11 +249,7 @@ fn another_runs_shards_and_a_changed_dataset_are_refused() {
     ws.run(None, &args).ok();
     let merge = ws.run(None, &["merge", out_s]);
     assert_eq!(merge.code, 2, "{}", merge.stderr);
-    assert!(
-        merge.stderr.contains("the dataset changed between shards"),
-        "{}",
-        merge.stderr
-    );
+    merge.assert_stderr_has("the dataset changed between shards");
     assert!(!out.join("stats.json").exists());
 }
 
@@ -272,21 +262,9 @@ fn llm_shards_keep_their_own_caches_and_merge_unions_them() {
     let out_s = out.to_str().unwrap();
     for k in 0..2 {
         let spec = format!("{k}/2");
-        ws.run(
-            Some(&server),
-            &[
-                "filter",
-                &data,
-                "instruction,output",
-                "instruction_following",
-                "--out",
-                out_s,
-                "--shard",
-                &spec,
-                "--quiet",
-            ],
-        )
-        .ok();
+        let mut args = llm_filter_args(&data, out_s);
+        args.extend(["--shard", &spec, "--quiet"]);
+        ws.run(Some(&server), &args).ok();
     }
     // One file, so one unit: shard 0 rates every row, shard 1 has none.
     assert_eq!(server.request_count(), 24);
@@ -299,19 +277,12 @@ fn llm_shards_keep_their_own_caches_and_merge_unions_them() {
     assert_eq!(n, 24);
     // An unsharded rerun with that cache sends nothing.
     let one = ws.path().join("one");
-    let mut cmd = ws.command(
+    ws.run_with_env(
         Some(&server),
-        &[
-            "filter",
-            &data,
-            "instruction,output",
-            "instruction_following",
-            "--out",
-            one.to_str().unwrap(),
-        ],
-    );
-    cmd.env("DATABASE_URL", out.join("classified.sqlite"));
-    support::Run::from(cmd.output().unwrap()).ok();
+        &llm_filter_args(&data, one.to_str().unwrap()),
+        [("DATABASE_URL", out.join("classified.sqlite"))],
+    )
+    .ok();
     assert_eq!(server.request_count(), 24);
     assert_eq!(
         bytes(&one.join("summary.csv")),
@@ -325,24 +296,14 @@ fn a_sharded_summary_merges_into_the_summary_of_one_process() {
     let data = parquet_dataset(&ws.path().join("web"), 2, 300, 100);
     let (a, b) = (data.join("part-000.parquet"), data.join("part-001.parquet"));
     let datasets = format!("{},{}", a.display(), b.display());
-    ws.run(None, &["summary", &datasets, "text", LENS]).ok();
+    ws.run(None, &summary_args(&datasets, "text", LENS, &[]))
+        .ok();
     let out = ws.path().join("sharded");
     let out_s = out.to_str().unwrap();
     for k in 0..2 {
         let spec = format!("{k}/2");
-        let run = ws
-            .run(
-                None,
-                &[
-                    "summary", &datasets, "text", LENS, "--out", out_s, "--shard", &spec,
-                ],
-            )
-            .ok();
-        assert!(
-            run.stderr.contains(&format!("shard {k}/2 is done")),
-            "{}",
-            run.stderr
-        );
+        let run = ws.run(None, &sharded_summary(&datasets, out_s, &spec)).ok();
+        run.assert_stderr_has(&format!("shard {k}/2 is done"));
     }
     // Each shard wrote the per-row files of its own rows.
     assert!(
@@ -353,19 +314,8 @@ fn a_sharded_summary_merges_into_the_summary_of_one_process() {
         out.join("part-001.heuristic_quality.shard-1-of-2.parquet")
             .exists()
     );
-    let again = ws
-        .run(
-            None,
-            &[
-                "summary", &datasets, "text", LENS, "--out", out_s, "--shard", "1/2",
-            ],
-        )
-        .ok();
-    assert!(
-        again.stderr.contains("shard 1/2 is already done"),
-        "{}",
-        again.stderr
-    );
+    let again = ws.run(None, &sharded_summary(&datasets, out_s, "1/2")).ok();
+    again.assert_stderr_has("shard 1/2 is already done");
     ws.run(None, &["merge", out_s]).ok();
     for file in ["summary.csv", "means.csv"] {
         assert_eq!(
@@ -374,12 +324,9 @@ fn a_sharded_summary_merges_into_the_summary_of_one_process() {
             "{file}"
         );
     }
-    let run = ws.run(
-        None,
-        &[
-            "summary", &datasets, "text", LENS, "--out", out_s, "--shard", "0/2", "--max", "5",
-        ],
-    );
+    let mut capped = sharded_summary(&datasets, out_s, "0/2");
+    capped.extend(["--max", "5"]);
+    let run = ws.run(None, &capped);
     assert!(
         run.code == 2 && run.stderr.contains("takes no --max"),
         "{}",

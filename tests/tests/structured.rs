@@ -8,9 +8,8 @@ mod support;
 use classified_tests::{Call, FakeOpenAi, Reply, json_schema_format, validate_chat_request};
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use support::{Workspace, read_parquet};
+use support::{Workspace, failed_errors, instruct_args, read_parquet};
 
-const LENS: &str = "instruction_following";
 const PARQUET: &str = "many.instruction_following.parquet";
 
 /// A model without tool calling: tools requests get Ollama's 400, json_schema requests an answer.
@@ -53,7 +52,7 @@ fn auto_switches_to_json_schema_after_the_server_says_it_cannot_call_tools() {
     let server = FakeOpenAi::with_behaviour(no_tools);
     let ws = Workspace::new();
     let data = ws.instruct_rows(ROWS);
-    let args = ["summary", data.as_str(), "instruction,output", LENS];
+    let args = instruct_args(data.as_str(), &[]);
     let run = ws.run(Some(&server), &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(ws.summary()[0]["Total"], ROWS.to_string());
@@ -74,11 +73,7 @@ fn auto_switches_to_json_schema_after_the_server_says_it_cannot_call_tools() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("response_format json_schema"),
-        "{}",
-        run.stderr
-    );
+    run.assert_stderr_has("response_format json_schema");
     // The answers are read from the content; a rerun finds them all in the cache.
     let rows = read_parquet(&ws.data_dir().join(PARQUET));
     assert!(rows.iter().all(|r| r["overall"].as_f64().is_some()));
@@ -97,14 +92,7 @@ fn tools_only_stops_at_once_with_the_fix_in_one_sentence() {
     let data = ws.instruct_rows(40);
     let run = ws.run(
         Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--structured",
-            "tools",
-        ],
+        &instruct_args(&data, &["--structured", "tools"]),
     );
     let error = run.error();
     assert!(
@@ -137,14 +125,7 @@ fn json_schema_is_its_own_cache_key_and_bad_answers_are_asked_again() {
     let run = |form: &str| {
         ws.run(
             Some(&server),
-            &[
-                "summary",
-                &data,
-                "instruction,output",
-                LENS,
-                "--structured",
-                form,
-            ],
+            &instruct_args(&data, &["--structured", form]),
         )
     };
     // Two rows fail: the run finishes with exit code 4.
@@ -155,11 +136,7 @@ fn json_schema_is_its_own_cache_key_and_bad_answers_are_asked_again() {
     // Two bad rows asked three times each, the rest once.
     assert_eq!(bodies.len(), ROWS - 2 + 2 * 3);
     let rows = read_parquet(&ws.data_dir().join(PARQUET));
-    let failed: Vec<&str> = rows
-        .iter()
-        .filter(|r| r["status"] == "failed")
-        .map(|r| r["error"].as_str().unwrap())
-        .collect();
+    let failed = failed_errors(&rows);
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert!(
         failed.iter().all(|e| e.contains("asked 3 times")),
@@ -195,10 +172,7 @@ fn the_same_rejection_for_the_first_requests_stops_the_run() {
     });
     let ws = Workspace::new();
     let data = ws.instruct_rows(200);
-    let run = ws.run(
-        Some(&server),
-        &["summary", &data, "instruction,output", LENS],
-    );
+    let run = ws.run(Some(&server), &instruct_args(&data, &[]));
     let error = run.error();
     assert_eq!(run.code, 1, "{error}");
     assert!(
@@ -224,17 +198,7 @@ fn a_rejection_after_good_answers_fails_only_its_row() {
     let ws = Workspace::new();
     let data = ws.instruct_rows(30);
     // Rows 2 and 20..=29 all get the same 400, but good answers came first.
-    let run = ws.run(
-        Some(&server),
-        &[
-            "summary",
-            &data,
-            "instruction,output",
-            LENS,
-            "--workers",
-            "1",
-        ],
-    );
+    let run = ws.run(Some(&server), &instruct_args(&data, &["--workers", "1"]));
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert_eq!(ws.summary()[0]["Failed"], "11");
     assert_eq!(server.request_count(), 30);

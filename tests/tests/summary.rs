@@ -5,7 +5,7 @@ mod support;
 use classified_tests::{FakeOpenAi, Reply, validate_chat_request};
 use serde_json::Value;
 use std::time::Duration;
-use support::{KEY, Workspace, fixture, read_parquet};
+use support::{KEY, Workspace, fixture, instruct_args, read_parquet, summary_args, table_cells};
 
 /// sample.jsonl: 12 rows; one is too short to rate, one is long enough for two chunk windows.
 const SAMPLE_ROWS: usize = 12;
@@ -18,6 +18,15 @@ fn jsonl_lines(ws: &Workspace, name: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `summary sample.jsonl text textbook_quality` with `flags`, against `server` or none.
+fn rate_sample(ws: &Workspace, server: Option<&FakeOpenAi>, flags: &[&str]) -> support::Run {
+    let sample = fixture("sample.jsonl");
+    ws.run(
+        server,
+        &summary_args(&sample, "text", "textbook_quality", flags),
+    )
+}
+
 #[test]
 fn dry_run_needs_no_key_and_sends_nothing() {
     let server = FakeOpenAi::start();
@@ -25,35 +34,25 @@ fn dry_run_needs_no_key_and_sends_nothing() {
     let run = ws
         .command(
             None,
-            &[
-                "summary",
+            &summary_args(
                 &fixture("sample.jsonl"),
                 "text",
                 "textbook_quality,learning_value",
-                "--dry-run",
-            ],
+                &["--dry-run"],
+            ),
         )
         .env("OPENAI_BASE_URL", server.base_url())
         .output()
         .unwrap();
     let run = support::Run::from(run).ok();
     assert_eq!(server.request_count(), 0);
-    assert!(run.stdout.contains("Dry run"), "{}", run.stdout);
+    run.assert_stdout_has("Dry run");
     assert!(
         !ws.cache().exists() && !ws.data_dir().exists(),
         "a dry run writes nothing"
     );
     // 12 prompts per lens, none cached, one row skipped as too short.
-    let line = run
-        .stdout
-        .lines()
-        .find(|l| l.contains("textbook_quality"))
-        .unwrap();
-    let cells: Vec<&str> = line
-        .split('|')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
+    let (line, cells) = table_cells(&run.stdout, "textbook_quality");
     // Rows, failed, skipped, prompts, cached, to send.
     assert_eq!(&cells[1..7], &["12", "0", "1", "12", "0", "12"], "{line}");
     assert!(
@@ -101,7 +100,7 @@ fn rates_the_sample_caches_every_answer_and_writes_all_outputs() {
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("skipped: too short"), "{}", run.stdout);
+    run.assert_stdout_has("skipped: too short");
 
     // summary.csv: one line per lens, 11 rated + 1 skipped, shares adding up to 100%.
     let summary = ws.summary();
@@ -246,12 +245,7 @@ fn transient_errors_are_retried_until_the_answer_arrives() {
     let ws = Workspace::new();
     ws.run(
         Some(&server),
-        &[
-            "summary",
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-        ],
+        &instruct_args(&fixture("instruct.jsonl"), &[]),
     )
     .ok();
     let summary = ws.summary();
@@ -271,14 +265,7 @@ fn slow_answers_time_out_and_are_retried() {
     let ws = Workspace::new();
     ws.command(
         Some(&server),
-        &[
-            "summary",
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            "--max",
-            "3",
-        ],
+        &instruct_args(&fixture("instruct.jsonl"), &["--max", "3"]),
     )
     .env("OPENAI_TIMEOUT", "0.5")
     .output()
@@ -322,12 +309,7 @@ fn bad_answers_are_asked_again_then_fail_the_row_and_are_never_cached() {
     );
     // 1 try + 2 more for the broken row, 3 for the slow learner, 1 each for the other 7.
     assert_eq!(server.request_count(), 3 + 3 + 7);
-    assert!(
-        run.stdout
-            .contains("1 row(s) failed at postprocess bad-answer"),
-        "{}",
-        run.stdout
-    );
+    run.assert_stdout_has("1 row(s) failed at postprocess bad-answer");
     let (cached, _) = ws.cache_rows();
     assert_eq!(cached, 8, "the broken answer must not be cached");
     let rows = read_parquet(&ws.data_dir().join("instruct.instruction_following.parquet"));
@@ -354,17 +336,7 @@ fn bad_answers_are_asked_again_then_fail_the_row_and_are_never_cached() {
 fn a_rejected_key_stops_the_run_at_once_with_one_sentence() {
     let server = FakeOpenAi::with_behaviour(|_| Reply::unauthorized());
     let ws = Workspace::new();
-    let run = ws.run(
-        Some(&server),
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "textbook_quality",
-            "--workers",
-            "2",
-        ],
-    );
+    let run = rate_sample(&ws, Some(&server), &["--workers", "2"]);
     let error = run.error();
     assert!(
         error.contains("401") && error.contains("OPENAI_API_KEY"),
@@ -383,19 +355,7 @@ fn a_rejected_key_stops_the_run_at_once_with_one_sentence() {
 fn an_unknown_model_or_no_quota_stops_the_run() {
     let server = FakeOpenAi::with_behaviour(|call| Reply::model_not_found(call.model()));
     let ws = Workspace::new();
-    let run = ws.run(
-        Some(&server),
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "textbook_quality",
-            "--model",
-            "gpt-9",
-            "--workers",
-            "1",
-        ],
-    );
+    let run = rate_sample(&ws, Some(&server), &["--model", "gpt-9", "--workers", "1"]);
     let error = run.error();
     assert!(
         error.contains("`gpt-9`") && error.contains("CHAT_MODEL"),
@@ -404,17 +364,7 @@ fn an_unknown_model_or_no_quota_stops_the_run() {
     assert_eq!(server.request_count(), 1);
 
     let server = FakeOpenAi::with_behaviour(|_| Reply::insufficient_quota());
-    let run = ws.run(
-        Some(&server),
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "textbook_quality",
-            "--workers",
-            "1",
-        ],
-    );
+    let run = rate_sample(&ws, Some(&server), &["--workers", "1"]);
     assert!(run.error().contains("quota"), "{}", run.stderr);
     assert_eq!(server.request_count(), 1);
 }
@@ -422,15 +372,7 @@ fn an_unknown_model_or_no_quota_stops_the_run() {
 #[test]
 fn without_a_key_the_run_explains_how_to_set_one() {
     let ws = Workspace::new();
-    let run = ws.run(
-        None,
-        &[
-            "summary",
-            &fixture("sample.jsonl"),
-            "text",
-            "textbook_quality",
-        ],
-    );
+    let run = rate_sample(&ws, None, &[]);
     let error = run.error();
     assert!(
         error.contains("OPENAI_API_KEY") && error.contains("--dry-run"),
@@ -483,18 +425,11 @@ fn settings_come_from_local_env_and_flags_override_them() {
         ),
     )
     .unwrap();
-    let mut cmd = ws.command(
+    ws.run(
         None,
-        &[
-            "summary",
-            &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            "--max",
-            "2",
-        ],
-    );
-    support::Run::from(cmd.output().unwrap()).ok();
+        &instruct_args(&fixture("instruct.jsonl"), &["--max", "2"]),
+    )
+    .ok();
     assert!(
         server
             .requests()
@@ -508,21 +443,15 @@ fn settings_come_from_local_env_and_flags_override_them() {
             .all(|h| h.as_deref() == Some("Bearer from-local-env"))
     );
 
-    let mut cmd = ws.command(
+    ws.run_with_env(
         None,
-        &[
-            "summary",
+        &instruct_args(
             &fixture("instruct.jsonl"),
-            "instruction,output",
-            "instruction_following",
-            "--max",
-            "2",
-            "--model",
-            "gpt-4o",
-        ],
-    );
-    cmd.env("MAX_GENERATION_TOKENS", "100");
-    support::Run::from(cmd.output().unwrap()).ok();
+            &["--max", "2", "--model", "gpt-4o"],
+        ),
+        [("MAX_GENERATION_TOKENS", "100")],
+    )
+    .ok();
     let last = server.requests().pop().unwrap();
     assert_eq!(
         (last["model"].as_str(), last["max_tokens"].as_u64()),

@@ -102,43 +102,40 @@ pub fn insert_job(
 }
 
 pub fn set_uploaded(cache: &Cache, job: i64, file_id: &str) -> Result<(), Error> {
-    cache.with_conn(|c| {
-        c.execute(
-            "UPDATE batch_jobs SET input_file_id = ?2, status = 'uploaded' WHERE id = ?1",
-            params![job, file_id],
-        )
-        .map(|_| ())
-    })
+    update(
+        cache,
+        "UPDATE batch_jobs SET input_file_id = ?2, status = 'uploaded' WHERE id = ?1",
+        params![job, file_id],
+    )
 }
 
 pub fn set_batch(cache: &Cache, job: i64, batch_id: &str, status: &str) -> Result<(), Error> {
-    cache.with_conn(|c| {
-        c.execute(
-            "UPDATE batch_jobs SET batch_id = ?2, status = ?3 WHERE id = ?1",
-            params![job, batch_id, status],
-        )
-        .map(|_| ())
-    })
+    update(
+        cache,
+        "UPDATE batch_jobs SET batch_id = ?2, status = ?3 WHERE id = ?1",
+        params![job, batch_id, status],
+    )
 }
 
 pub fn set_status(cache: &Cache, job: i64, status: &str, done: bool) -> Result<(), Error> {
-    cache.with_conn(|c| {
-        c.execute(
-            "UPDATE batch_jobs SET status = ?2, done = ?3 WHERE id = ?1",
-            params![job, status, done as i64],
-        )
-        .map(|_| ())
-    })
+    update(
+        cache,
+        "UPDATE batch_jobs SET status = ?2, done = ?3 WHERE id = ?1",
+        params![job, status, done as i64],
+    )
 }
 
 pub fn set_error(cache: &Cache, job: i64, key: &str, error: &str) -> Result<(), Error> {
-    cache.with_conn(|c| {
-        c.execute(
-            "UPDATE batch_requests SET error = ?3 WHERE job = ?1 AND key = ?2",
-            params![job, key, error],
-        )
-        .map(|_| ())
-    })
+    update(
+        cache,
+        "UPDATE batch_requests SET error = ?3 WHERE job = ?1 AND key = ?2",
+        params![job, key, error],
+    )
+}
+
+/// Runs one `UPDATE` statement; how many rows it touched does not matter to any caller.
+fn update(cache: &Cache, sql: &str, params: impl rusqlite::Params) -> Result<(), Error> {
+    cache.with_conn(|c| c.execute(sql, params).map(|_| ()))
 }
 
 /// Every job, newest first.

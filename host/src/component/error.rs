@@ -24,17 +24,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The machine-readable name used in per-row output and summaries.
+    /// The machine-readable name used in per-row output and summaries: its row failure's, so
+    /// the two can never spell a kind differently.
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Timeout => "timeout",
-            Kind::MemoryLimit => "memory-limit",
-            Kind::OutputLimit => "output-limit",
-            Kind::Sandbox => "sandbox",
-            Kind::Trap => "trap",
-            Kind::PluginError => "plugin-error",
-            Kind::BadOutput => "bad-output",
-        }
+        self.failure_kind().name()
     }
 
     /// The row failure this becomes.

@@ -162,31 +162,15 @@ impl Records for CsvRecords {
 mod tests {
     use super::*;
     use crate::data::Sample;
-    use crate::data::open;
-
-    fn read(path: &Path, columns: &[&str]) -> Vec<Result<Row, DataError>> {
-        let columns: Vec<String> = columns.iter().map(|s| s.to_string()).collect();
-        let opts = OpenOptions {
-            columns: &columns,
-            split: None,
-            sample: Sample::All,
-        };
-        open(path, &opts).unwrap().rows.collect()
-    }
+    use crate::data::tests::{ok_rows, row_results, temp_file};
 
     #[test]
     fn fields_are_text_with_quotes_newlines_and_empty_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.csv");
-        std::fs::write(
-            &path,
+        let (_dir, path) = temp_file(
+            "d.csv",
             "\u{feff}id,text,n\n1,\"multi\nline, \"\"quoted\"\"\",5\n2,,\n\n3,plain,x\n",
-        )
-        .unwrap();
-        let rows: Vec<Row> = read(&path, &["text", "n", "id"])
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        );
+        let rows = ok_rows(&path, &["text", "n", "id"]);
         assert_eq!(
             rows,
             vec![
@@ -212,10 +196,8 @@ mod tests {
 
     #[test]
     fn ragged_record_names_the_line_and_reading_goes_on() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        std::fs::write(&path, "a,b\n1,2\n3,4,5\n6,7\n").unwrap();
-        let rows = read(&path, &["b"]);
+        let (_dir, path) = temp_file("r.csv", "a,b\n1,2\n3,4,5\n6,7\n");
+        let rows = row_results(&path, &["b"], Sample::All);
         assert_eq!(rows.len(), 3);
         let msg = rows[1].as_ref().unwrap_err().to_string();
         assert!(

@@ -383,35 +383,16 @@ impl Scanner {
 mod tests {
     use super::*;
     use crate::data::open;
+    use crate::data::tests::{cols, every_row, ok_rows, row_results, temp_file};
     use crate::data::{Sample, sample_indices};
-
-    fn cols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn read(path: &Path, columns: &[&str], sample: Sample) -> Vec<Result<Row, DataError>> {
-        let columns = cols(columns);
-        let opts = OpenOptions {
-            columns: &columns,
-            split: None,
-            sample,
-        };
-        open(path, &opts).unwrap().rows.collect()
-    }
 
     #[test]
     fn array_with_nested_values_strings_and_whitespace() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.json");
-        std::fs::write(
-            &path,
+        let (_dir, path) = temp_file(
+            "a.json",
             "\u{feff}\n[\n  {\"t\": \"a ] } [ { , \\\" \\\\\", \"x\": [1, {\"y\": \"]\"}]},\n  {\"x\": null, \"t\": null}\n ,{\"t\":\"c\"}]\n\n",
-        )
-        .unwrap();
-        let rows: Vec<Row> = read(&path, &["t"], Sample::All)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        );
+        let rows = ok_rows(&path, &["t"]);
         assert_eq!(
             rows,
             vec![
@@ -429,7 +410,7 @@ mod tests {
                 },
             ]
         );
-        let sampled: Vec<u64> = read(&path, &["t"], Sample::Random { n: 2, seed: 3 })
+        let sampled: Vec<u64> = row_results(&path, &["t"], Sample::Random { n: 2, seed: 3 })
             .into_iter()
             .map(|r| r.unwrap().index)
             .collect();
@@ -438,28 +419,23 @@ mod tests {
 
     #[test]
     fn empty_array_and_jsonl_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("e.json");
-        std::fs::write(&path, " [ ] ").unwrap();
-        assert!(read(&path, &[], Sample::All).is_empty());
+        let (_dir, path) = temp_file("e.json", " [ ] ");
+        assert!(row_results(&path, &[], Sample::All).is_empty());
         std::fs::write(&path, "{\"t\": \"a\"}\n{\"t\": \"b\"}\n").unwrap();
-        let values: Vec<Option<String>> = read(&path, &["t"], Sample::All)
+        let values: Vec<Option<String>> = ok_rows(&path, &["t"])
             .into_iter()
-            .map(|r| r.unwrap().values[0].clone())
+            .map(|r| r.values[0].clone())
             .collect();
         assert_eq!(values, vec![Some("a".into()), Some("b".into())]);
     }
 
     #[test]
     fn errors_name_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.json");
-        std::fs::write(
-            &path,
+        let (_dir, path) = temp_file(
+            "bad.json",
             "[\n{\"t\": \"a\"},\n{\"t\": \n  tru},\n{\"t\": \"c\"}\n]",
-        )
-        .unwrap();
-        let rows = read(&path, &["t"], Sample::All);
+        );
+        let rows = row_results(&path, &["t"], Sample::All);
         let msg = rows[1].as_ref().unwrap_err().to_string();
         assert!(
             msg.starts_with("line 4 of ") && msg.contains("bad.json"),
@@ -472,11 +448,7 @@ mod tests {
 
         // Broken array structure is found by the counting pass, so `open` reports it.
         let columns = cols(&["t"]);
-        let opts = OpenOptions {
-            columns: &columns,
-            split: None,
-            sample: Sample::All,
-        };
+        let opts = every_row(&columns);
         std::fs::write(&path, "[{\"t\": \"a\"} {\"t\": \"b\"}]").unwrap();
         let msg = open(&path, &opts).unwrap_err().to_string();
         assert!(msg.contains("expected `,` or `]`"), "{msg}");

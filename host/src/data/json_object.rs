@@ -62,18 +62,23 @@ pub(crate) fn parse_object(
     json: &[u8],
     columns: &[String],
 ) -> Result<Vec<Cell>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let cells = RowSeed { columns }.deserialize(&mut de)?;
-    de.end()?;
-    Ok(cells)
+    parse_whole(json, RowSeed { columns })
 }
 
 /// The keys of one JSON object, in order.
 pub(crate) fn object_keys(json: &[u8]) -> Result<Vec<String>, serde_json::Error> {
+    parse_whole(json, KeysSeed)
+}
+
+/// Reads one value from `json` with `seed`; anything but white space after it is an error.
+fn parse_whole<'a, S: DeserializeSeed<'a>>(
+    json: &'a [u8],
+    seed: S,
+) -> Result<S::Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
-    let keys = KeysSeed.deserialize(&mut de)?;
+    let value = seed.deserialize(&mut de)?;
     de.end()?;
-    Ok(keys)
+    Ok(value)
 }
 
 struct RowSeed<'a> {

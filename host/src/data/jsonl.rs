@@ -190,33 +190,18 @@ mod tests {
     use super::*;
     use crate::data::Sample;
     use crate::data::open;
-
-    fn cols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn read_all(path: &Path, columns: &[String]) -> Vec<Result<Row, DataError>> {
-        let opts = OpenOptions {
-            columns,
-            split: None,
-            sample: Sample::All,
-        };
-        open(path, &opts).unwrap().rows.collect()
-    }
+    use crate::data::tests::{cols, every_row, ok_rows, row_results, temp_file};
 
     #[test]
     fn uncounted_reads_skip_the_counting_pass() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.jsonl");
-        std::fs::write(&path, "{\"t\":\"a\"}\n{\"t\":\"b\"}\n").unwrap();
+        let (_dir, path) = temp_file("d.jsonl", "{\"t\":\"a\"}\n{\"t\":\"b\"}\n");
         let columns = cols(&["t"]);
         let open_with = |sample| {
             open(
                 &path,
                 &OpenOptions {
-                    columns: &columns,
-                    split: None,
                     sample,
+                    ..every_row(&columns)
                 },
             )
             .unwrap()
@@ -229,41 +214,26 @@ mod tests {
 
     #[test]
     fn text_files_are_one_row_per_line_in_a_text_column() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.txt.gz");
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut enc, b"first line\n\nsecond {not json}\n").unwrap();
-        std::fs::write(&path, enc.finish().unwrap()).unwrap();
-        let rows: Vec<Row> = read_all(&path, &cols(&["text"]))
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        let (_dir, path) = temp_file("d.txt.gz", enc.finish().unwrap());
+        let rows = ok_rows(&path, &["text"]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1].index, 1);
         assert_eq!(rows[1].values, vec![Some("second {not json}".to_string())]);
-        let opts = OpenOptions {
-            columns: &cols(&["body"]),
-            split: None,
-            sample: Sample::All,
-        };
-        let err = open(&path, &opts).unwrap_err().to_string();
+        let err = open(&path, &every_row(&cols(&["body"])))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"text\""), "{err}");
     }
 
     #[test]
     fn values_nulls_missing_keys_and_blank_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d.jsonl");
-        std::fs::write(
-            &path,
+        let (_dir, path) = temp_file(
+            "d.jsonl",
             "\u{feff}{\"a\": \"x\", \"b\": \"é\\n\\\"q\\\"\", \"n\": {\"deep\": [1, 2]}}\r\n\n   \n{\"a\": null}\n{\"b\": \"only b\", \"a\": \"y\"}",
-        )
-        .unwrap();
-        let columns = cols(&["b", "a", "a"]);
-        let rows: Vec<Row> = read_all(&path, &columns)
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
+        );
+        let rows = ok_rows(&path, &["b", "a", "a"]);
         assert_eq!(
             rows,
             vec![
@@ -285,10 +255,11 @@ mod tests {
 
     #[test]
     fn malformed_line_names_file_and_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.jsonl");
-        std::fs::write(&path, "{\"a\": \"x\"}\n\n{\"a\": \"y\"\n{\"a\": \"z\"}\n").unwrap();
-        let rows = read_all(&path, &cols(&["a"]));
+        let (_dir, path) = temp_file(
+            "bad.jsonl",
+            "{\"a\": \"x\"}\n\n{\"a\": \"y\"\n{\"a\": \"z\"}\n",
+        );
+        let rows = row_results(&path, &["a"], Sample::All);
         assert_eq!(rows.len(), 3);
         let msg = rows[1].as_ref().unwrap_err().to_string();
         assert!(msg.starts_with("line 3 of "), "{msg}");
@@ -303,14 +274,11 @@ mod tests {
 
     #[test]
     fn non_text_values_name_row_column_and_type() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
-        std::fs::write(
-            &path,
+        let (_dir, path) = temp_file(
+            "t.jsonl",
             "{\"a\": \"x\", \"s\": \"ok\"}\n{\"a\": \"x\", \"s\": 3.5}\n{\"s\": true}\n{\"s\": [\"l\"]}\n{\"s\": {\"k\": 1}}\n",
-        )
-        .unwrap();
-        let rows = read_all(&path, &cols(&["s"]));
+        );
+        let rows = row_results(&path, &["s"], Sample::All);
         let msgs: Vec<String> = rows[1..]
             .iter()
             .map(|r| r.as_ref().unwrap_err().to_string())
@@ -326,10 +294,8 @@ mod tests {
 
     #[test]
     fn non_object_line_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.jsonl");
-        std::fs::write(&path, "{\"a\": \"x\"}\n[1, 2]\n").unwrap();
-        let rows = read_all(&path, &cols(&["a"]));
+        let (_dir, path) = temp_file("t.jsonl", "{\"a\": \"x\"}\n[1, 2]\n");
+        let rows = row_results(&path, &["a"], Sample::All);
         let msg = rows[1].as_ref().unwrap_err().to_string();
         assert!(
             msg.starts_with("line 2 of ") && msg.contains("expected a JSON object"),
@@ -339,25 +305,15 @@ mod tests {
 
     #[test]
     fn empty_file_has_no_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("e.jsonl");
-        std::fs::write(&path, "\n\n").unwrap();
-        let opts = OpenOptions {
-            columns: &cols(&["a"]),
-            split: None,
-            sample: Sample::All,
-        };
-        let err = open(&path, &opts).unwrap_err().to_string();
+        let (_dir, path) = temp_file("e.jsonl", "\n\n");
+        let err = open(&path, &every_row(&cols(&["a"])))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("column \"a\" does not exist") && err.contains("no columns"),
             "{err}"
         );
-        let opts = OpenOptions {
-            columns: &[],
-            split: None,
-            sample: Sample::All,
-        };
-        let ds = open(&path, &opts).unwrap();
+        let ds = open(&path, &every_row(&[])).unwrap();
         assert_eq!(ds.total_rows, Some(0));
         assert_eq!(ds.rows.count(), 0);
     }
@@ -375,12 +331,7 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let columns = cols(&["text"]);
         let start = std::time::Instant::now();
-        let opts = OpenOptions {
-            columns: &columns,
-            split: None,
-            sample: Sample::All,
-        };
-        let ds = open(&path, &opts).unwrap();
+        let ds = open(&path, &every_row(&columns)).unwrap();
         assert_eq!(ds.total_rows, Some(100_000));
         let mut n = 0;
         for row in ds.rows {
@@ -390,9 +341,8 @@ mod tests {
         assert_eq!(n, 100_000);
         eprintln!("100k JSONL rows in {:?}", start.elapsed());
         let opts = OpenOptions {
-            columns: &columns,
-            split: None,
             sample: Sample::Random { n: 50, seed: 1 },
+            ..every_row(&columns)
         };
         let rows: Vec<Row> = open(&path, &opts)
             .unwrap()

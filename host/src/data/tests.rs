@@ -208,8 +208,48 @@ fn write_all(dir: &Path) -> Vec<(&'static str, PathBuf)> {
     out
 }
 
-fn cols(names: &[&str]) -> Vec<String> {
+/// Column names as the owned strings `OpenOptions` borrows.
+pub(super) fn cols(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
+}
+
+/// Options that read every row of `columns` from the default split.
+pub(super) fn every_row(columns: &[String]) -> OpenOptions<'_> {
+    OpenOptions {
+        columns,
+        split: None,
+        sample: Sample::All,
+    }
+}
+
+/// Each row of `path` as read, or the error of that row: the per-format tests check errors row by row.
+pub(super) fn row_results(
+    path: &Path,
+    columns: &[&str],
+    sample: Sample,
+) -> Vec<Result<Row, DataError>> {
+    let columns = cols(columns);
+    let opts = OpenOptions {
+        sample,
+        ..every_row(&columns)
+    };
+    open(path, &opts).unwrap().rows.collect()
+}
+
+/// The rows of `path`, every one of which must read without an error.
+pub(super) fn ok_rows(path: &Path, columns: &[&str]) -> Vec<Row> {
+    row_results(path, columns, Sample::All)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// A file `name` holding `contents` in a new temporary folder, which lives as long as the returned guard.
+pub(super) fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    (dir, path)
 }
 
 fn read(
@@ -257,16 +297,7 @@ fn every_format_yields_the_same_rows() {
         assert_eq!(rows, expected(0..10), "{format}");
         assert_eq!(total, Some(10), "{format}");
         assert_eq!(
-            open(
-                &path,
-                &OpenOptions {
-                    columns: &columns,
-                    split: None,
-                    sample: Sample::All
-                }
-            )
-            .unwrap()
-            .name,
+            open(&path, &every_row(&columns)).unwrap().name,
             path.file_name().unwrap().to_str().unwrap()
         );
     }
@@ -333,15 +364,7 @@ fn missing_column_lists_the_existing_ones() {
     let dir = tempfile::tempdir().unwrap();
     let columns = cols(&["text", "body"]);
     for (format, path) in write_all(dir.path()) {
-        let err = open(
-            &path,
-            &OpenOptions {
-                columns: &columns,
-                split: None,
-                sample: Sample::All,
-            },
-        )
-        .unwrap_err();
+        let err = open(&path, &every_row(&columns)).unwrap_err();
         assert!(
             matches!(err, DataError::MissingColumn { .. }),
             "{format}: {err}"
@@ -369,14 +392,7 @@ fn non_text_values_are_errors_naming_row_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let columns = cols(&["text", "score"]);
     for (format, path) in write_all(dir.path()) {
-        let opened = open(
-            &path,
-            &OpenOptions {
-                columns: &columns,
-                split: None,
-                sample: Sample::All,
-            },
-        );
+        let opened = open(&path, &every_row(&columns));
         match format {
             "csv" => {
                 let rows: Vec<Row> = opened.unwrap().rows.map(Result::unwrap).collect();
@@ -444,9 +460,8 @@ fn splits_of_a_dataset_dict() {
     let err = open(
         dict,
         &OpenOptions {
-            columns: &columns,
             split: Some("validation"),
-            sample: Sample::All,
+            ..every_row(&columns)
         },
     )
     .unwrap_err();
@@ -465,15 +480,7 @@ fn splits_of_a_dataset_dict() {
     assert_eq!(read(&only, &columns, None, Sample::All).1.len(), 2);
     let several = dir.path().join("several");
     write_dict_folder(&several, &[("a", &rows[..2]), ("b", &rows[..3])]);
-    let err = open(
-        &several,
-        &OpenOptions {
-            columns: &columns,
-            split: None,
-            sample: Sample::All,
-        },
-    )
-    .unwrap_err();
+    let err = open(&several, &every_row(&columns)).unwrap_err();
     assert!(matches!(err, DataError::NoDefaultSplit { .. }), "{err}");
     assert!(err.to_string().contains("\"a\", \"b\""), "{err}");
 
@@ -490,9 +497,8 @@ fn splits_of_a_dataset_dict() {
     let err = open(
         single,
         &OpenOptions {
-            columns: &columns,
             split: Some("test"),
-            sample: Sample::All,
+            ..every_row(&columns)
         },
     )
     .unwrap_err();
@@ -507,11 +513,7 @@ fn splits_of_a_dataset_dict() {
 fn save_to_disk_problems() {
     let dir = tempfile::tempdir().unwrap();
     let columns = cols(&["text"]);
-    let opts = OpenOptions {
-        columns: &columns,
-        split: None,
-        sample: Sample::All,
-    };
+    let opts = every_row(&columns);
 
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
@@ -550,11 +552,7 @@ fn save_to_disk_problems() {
 fn unknown_extension_and_missing_file() {
     let dir = tempfile::tempdir().unwrap();
     let columns = cols(&["text"]);
-    let opts = OpenOptions {
-        columns: &columns,
-        split: None,
-        sample: Sample::All,
-    };
+    let opts = every_row(&columns);
 
     let path = dir.path().join("data.xml");
     std::fs::write(&path, "hello").unwrap();

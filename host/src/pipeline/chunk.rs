@@ -223,6 +223,7 @@ fn window_start(i: usize, count: usize, total: usize, per_chunk: usize) -> usize
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::test_rng::Rng;
 
     fn cl100k() -> &'static CoreBPE {
         tokenizer_for_model("gpt-4")
@@ -233,17 +234,6 @@ mod tests {
         ChunkSettings {
             min_chunk_chars: 0,
             ..ChunkSettings::default()
-        }
-    }
-
-    /// A small deterministic pseudo-random generator (xorshift), so documents vary but never change.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
         }
     }
 

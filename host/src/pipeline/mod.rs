@@ -15,6 +15,8 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod rate;
 pub mod render;
+#[cfg(test)]
+pub(crate) mod test_rng;
 pub mod tokenize;
 
 pub use crate::failure::FailureKind;

@@ -36,13 +36,18 @@ fn unreadable(path: &Path, why: impl std::fmt::Display) -> Error {
 
 /// The footer of a per-row Parquet, or why it is not one.
 pub fn file_meta(path: &Path) -> Result<FileMeta, Error> {
+    let builder = reader_builder(path)?;
+    meta_of(path, &builder)
+}
+
+/// A Parquet reader for `path`: a file that cannot be opened is an output error, one that is
+/// not Parquet is unreadable.
+fn reader_builder(path: &Path) -> Result<ParquetRecordBatchReaderBuilder<std::fs::File>, Error> {
     let file = std::fs::File::open(path).map_err(|e| Error::Output {
         path: path.display().to_string(),
         source: e,
     })?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
-    meta_of(path, &builder)
+    ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))
 }
 
 fn meta_of(
@@ -61,12 +66,7 @@ fn meta_of(
 
 /// Hand every row of the Parquet at `path` to `each`, in file order; returns the file's footer.
 pub fn read_rows(path: &Path, mut each: impl FnMut(StoredRow)) -> Result<FileMeta, Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::Output {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(path, e))?;
+    let builder = reader_builder(path)?;
     let meta = meta_of(path, &builder)?;
     let want = schema(&meta.labels, &meta.rationale_labels);
     if builder.schema().fields() != want.fields() {

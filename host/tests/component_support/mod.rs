@@ -6,7 +6,7 @@
 use classified::component::stages_for;
 use classified::error::Error;
 use classified::lens::load_dir;
-use classified::pipeline::{Inputs, StageContext, Stages};
+use classified::pipeline::{Inputs, RowScores, StageContext, Stages};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Once};
@@ -94,4 +94,68 @@ pub fn stages(dir: &Path) -> Result<Arc<dyn Stages>, Error> {
 
 pub fn text(text: &str) -> Inputs {
     Inputs::from([("text".to_string(), text.to_string())])
+}
+
+/// The source files of the SDK example `plugin-sdk/examples/<name>` (not its built `lens.wasm`),
+/// copied into a fresh folder `<name>` that lives as long as the returned guard.
+pub fn example_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugin-sdk/examples")
+        .join(name);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(&example).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name().is_some_and(|n| n != "lens.wasm") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    (tmp, dir)
+}
+
+/// What the JS and Python `*_edu` examples must both do: round and trim a good answer, put each
+/// of `buckets`' scores in its bucket, refuse a non-number as a plugin error, and go on after it.
+#[track_caller]
+pub fn assert_edu_example_stages(stages: &dyn Stages, buckets: &[(f64, &str)]) {
+    let scored = stages
+        .postprocess(
+            0,
+            r#"{"justification": " solid ", "educational_value": 4.4}"#,
+        )
+        .unwrap();
+    assert_eq!(
+        (scored.scores.clone(), scored.rationales.clone()),
+        (vec![4.0], vec!["solid".to_string()])
+    );
+    for &(score, bucket) in buckets {
+        assert_eq!(
+            stages
+                .bucket(
+                    0,
+                    &RowScores {
+                        scores: vec![score]
+                    }
+                )
+                .unwrap(),
+            bucket
+        );
+    }
+    let e = stages
+        .postprocess(1, r#"{"educational_value": "lots"}"#)
+        .unwrap_err();
+    assert_eq!(e.kind.name(), "plugin-error", "{e}");
+    assert!(
+        e.message.contains("not a number from 0 to 5"),
+        "{}",
+        e.message
+    );
+    // The next row still works after an error.
+    assert_eq!(
+        stages
+            .postprocess(2, r#"{"justification": "", "educational_value": 1}"#)
+            .unwrap()
+            .scores,
+        vec![1.0]
+    );
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use super::support::Workspace;
+use super::support::{Run, Workspace};
 use classified_tests::{FakeOpenAi, Reply, default_arguments};
 use serde_json::Value;
 
@@ -51,10 +51,19 @@ pub fn hostile_server() -> FakeOpenAi {
     })
 }
 
-pub fn summary_args(dataset: &str) -> Vec<String> {
-    ["summary", dataset, "instruction,output", LENS]
-        .map(String::from)
-        .to_vec()
+/// `summary DATASET instruction,output LENS`, the run every report test makes.
+pub fn hostile_args(dataset: &str) -> Vec<&str> {
+    vec!["summary", dataset, "instruction,output", LENS]
+}
+
+/// Writes `hostile.jsonl` into `ws` and rates it against `server` with `flags`; the FAIL row
+/// fails, so the run ends with exit 4 after writing every output.
+#[track_caller]
+pub fn rate_hostile(ws: &Workspace, server: &FakeOpenAi, flags: &[&str]) -> Run {
+    let dataset = hostile_dataset(ws);
+    let mut args = hostile_args(&dataset);
+    args.extend_from_slice(flags);
+    ws.run(Some(server), &args).rows_failed()
 }
 
 /// The report without its "Generated" line (the only line that changes between two builds).

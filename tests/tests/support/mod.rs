@@ -85,6 +85,20 @@ impl Workspace {
         Run::from(self.command(server, args).output().unwrap())
     }
 
+    /// `run` with `vars` set on top of the clean environment (a price file, a limit, a cache).
+    pub fn run_with_env<K, V>(
+        &self,
+        server: Option<&FakeOpenAi>,
+        args: &[&str],
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Run
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
+        Run::from(self.command(server, args).envs(vars).output().unwrap())
+    }
+
     pub fn spawn(&self, server: Option<&FakeOpenAi>, args: &[&str]) -> Child {
         self.command(server, args)
             .stdout(Stdio::piped())
@@ -106,6 +120,11 @@ impl Workspace {
     pub fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.data_dir().join(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    /// A JSON output (`compare.json`, `run.json`, ...) below the data folder, parsed.
+    pub fn json(&self, name: &str) -> Value {
+        serde_json::from_str(&self.read(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 
     /// summary.csv as (lens → field → value) for one dataset.
@@ -207,6 +226,18 @@ impl Run {
         self
     }
 
+    /// Its stdout says `text` somewhere (the whole stdout is shown when it does not).
+    #[track_caller]
+    pub fn assert_stdout_has(&self, text: &str) {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
+    /// Its stderr says `text` somewhere (the whole stderr is shown when it does not).
+    #[track_caller]
+    pub fn assert_stderr_has(&self, text: &str) {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+
     /// The run failed with exactly one `error:` line; return it.
     #[track_caller]
     pub fn error(&self) -> String {
@@ -228,6 +259,38 @@ impl Run {
         );
         errors[0].to_string()
     }
+}
+
+/// The cells of the console table line that names `lens`, and that line (for messages).
+#[track_caller]
+pub fn table_cells<'a>(stdout: &'a str, lens: &str) -> (&'a str, Vec<&'a str>) {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains(lens))
+        .unwrap_or_else(|| panic!("no line for {lens}:\n{stdout}"));
+    let cells = line
+        .split('|')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    (line, cells)
+}
+
+/// The arguments `summary DATA COLUMNS LENSES` followed by `flags`, the shape of most runs.
+pub fn summary_args<'a>(
+    data: &'a str,
+    columns: &'a str,
+    lenses: &'a str,
+    flags: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["summary", data, columns, lenses];
+    args.extend_from_slice(flags);
+    args
+}
+
+/// `summary DATA instruction,output instruction_following` and `flags`: instruct rows rated.
+pub fn instruct_args<'a>(data: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    summary_args(data, "instruction,output", "instruction_following", flags)
 }
 
 /// Path of a fixture as a string argument.
@@ -287,6 +350,14 @@ pub fn read_parquet(path: &std::path::Path) -> Vec<serde_json::Map<String, Value
         }
     }
     rows
+}
+
+/// The error of every failed row of a per-row Parquet read by [`read_parquet`], in row order.
+pub fn failed_errors(rows: &[serde_json::Map<String, Value>]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r["status"] == "failed")
+        .map(|r| r["error"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Every file below `dir`.
