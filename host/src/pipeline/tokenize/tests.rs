@@ -100,17 +100,7 @@ fn long_whitespace_runs_match_tiktoken() {
     }
 }
 
-/// A small deterministic generator (xorshift), so the mixtures vary but never change.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
+use crate::pipeline::test_rng::Rng;
 
 /// Random mixtures of slices of the hard cases, joined by random separators.
 fn mixture(rng: &mut Rng) -> String {

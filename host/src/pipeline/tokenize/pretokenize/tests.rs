@@ -161,17 +161,7 @@ const ATOMS: &[&str] = &[
     "\u{200b}",
 ];
 
-/// A small deterministic generator (xorshift), so the text varies but never changes.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
+use crate::pipeline::test_rng::Rng;
 
 fn random_text(rng: &mut Rng, atoms: &[&str]) -> String {
     (0..rng.below(40))
