@@ -48,16 +48,22 @@ fn hundreds_of_calls_at_once_on_a_busy_machine_do_not_time_out() {
     let calibrate = local_lens(tmp.path(), "calibrate", &guest("hostile_lens"), json!({}));
     let calibrate = stages(&calibrate).unwrap();
     calibrate.score(0, &text("spin 1")).unwrap();
+    // The fastest of three calls: a burst of other work on the machine must not make the
+    // calibration (and so the limit) several times too big.
+    let fastest = |input: &str| {
+        (0..3)
+            .map(|row| {
+                let started = Instant::now();
+                calibrate.score(row, &text(input)).unwrap();
+                started.elapsed()
+            })
+            .min()
+            .expect("three calls")
+    };
     // Find a spin that takes ~60 ms alone.
-    let started = Instant::now();
-    calibrate.score(1, &text("spin 20")).unwrap();
-    let per_million = started.elapsed().as_secs_f64() / 20.0;
+    let per_million = fastest("spin 20").as_secs_f64() / 20.0;
     let millions = ((0.060 / per_million).round() as u64).max(1);
-    let started = Instant::now();
-    calibrate
-        .score(2, &text(&format!("spin {millions}")))
-        .unwrap();
-    let alone = started.elapsed();
+    let alone = fastest(&format!("spin {millions}"));
 
     // The limit is three times what a call takes alone: a wall-clock cap fails most rows here (each
     // call waits for a core behind hundreds of others, and shares it with the hogs).
