@@ -110,6 +110,19 @@ impl HubHttp {
         self.bytes_received.load(Ordering::Relaxed)
     }
 
+    /// Whether `url` is the Hub endpoint itself (same scheme, host and port, under its path) rather
+    /// than a CDN: only the Hub gets the token. A string prefix is not enough: `http://127.0.0.1:4441`
+    /// begins `http://127.0.0.1:44410/…`, and `https://hub.example` begins `https://hub.example.evil.net/…`.
+    pub(crate) fn is_hub(&self, url: &str) -> bool {
+        let (Ok(url), Ok(hub)) = (
+            reqwest::Url::parse(url),
+            reqwest::Url::parse(&self.endpoint),
+        ) else {
+            return false;
+        };
+        url.origin() == hub.origin() && url.path().starts_with(hub.path().trim_end_matches('/'))
+    }
+
     /// The resolve URL of a file: `rev` is one URL-encoded segment, the path keeps its `/`
     /// (encoded slashes hit a much lower rate limit on the real Hub).
     pub fn resolve_url(&self, repo: &str, rev: &str, path: &str) -> String {
@@ -142,7 +155,7 @@ impl HubHttp {
             }
             // Only the Hub itself gets the token; never a CDN URL.
             if let Some(token) = &self.token
-                && url.starts_with(&self.endpoint)
+                && self.is_hub(url)
             {
                 request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
             }
@@ -299,7 +312,7 @@ impl Inner {
     /// `Some` for a usable response, `None` for a CDN refusal (expired URL), `Err` for a Hub refusal.
     fn accept(&self, response: Response, start: u64) -> Result<Option<(Response, u64)>, HubError> {
         let status = response.status();
-        let is_cdn = !response.url().as_str().starts_with(&self.http.endpoint);
+        let is_cdn = !self.http.is_hub(response.url().as_str());
         match status {
             StatusCode::PARTIAL_CONTENT => {
                 let body_start = response
@@ -513,6 +526,35 @@ mod tests {
             http.resolve_url("o/n", "main", "data/a b.jsonl"),
             "http://127.0.0.1:9/datasets/o/n/resolve/main/data/a%20b.jsonl"
         );
+    }
+
+    #[test]
+    fn only_the_hub_endpoint_itself_is_the_hub() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let http = |endpoint: &str| {
+            HubHttp::new(&HubSettings {
+                endpoint: endpoint.into(),
+                token: None,
+                cache_dir: PathBuf::from("/nonexistent"),
+                offline: false,
+            })
+            .unwrap()
+        };
+        let local = http("http://127.0.0.1:4441");
+        assert!(local.is_hub("http://127.0.0.1:4441/datasets/o/n/resolve/main/a.jsonl"));
+        assert!(!local.is_hub("http://127.0.0.1:44410/datasets/o/n/resolve/main/a.jsonl"));
+        assert!(!local.is_hub("https://127.0.0.1:4441/x"));
+        let hub = http("https://hub.example");
+        assert!(hub.is_hub("https://hub.example/api/datasets/o/n"));
+        assert!(!hub.is_hub("https://hub.example.evil.net/api/datasets/o/n"));
+        assert!(!hub.is_hub("https://cdn.example/blob"));
+        let mirror = http("https://mirror.example/hf/");
+        assert!(mirror.is_hub("https://mirror.example/hf/api/datasets/o/n"));
+        assert!(!mirror.is_hub("https://mirror.example/other/x"));
+        assert!(!mirror.is_hub("not a url"));
     }
 
     #[test]
