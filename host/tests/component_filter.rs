@@ -134,3 +134,67 @@ fn misbehaving_rows_fail_alone_and_are_counted_and_written_with_their_reason() {
         }
     }
 }
+
+/// Ctrl-C during the in-place pass of a local lens stops `filter` with exit code 130, as it stops a
+/// run, and leaves no part or stats published.
+#[test]
+fn ctrl_c_stops_a_local_lens_filter_with_130_and_publishes_nothing() {
+    component_support::init();
+    let tmp = tempfile::tempdir().unwrap();
+    let lens = local_lens(tmp.path(), "spinner", &guest("hostile_lens"), json!({}));
+    // Rows that each spin for a while: the pass takes far longer than the test waits.
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| json!({"id": i, "text": "spin 1"}).to_string())
+        .collect();
+    let rows = tmp.path().join("rows.jsonl");
+    std::fs::write(&rows, lines.join("\n")).unwrap();
+    let out = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_classified"))
+        .arg("filter")
+        .arg(&rows)
+        .arg("text")
+        .arg(&lens)
+        .arg("--out")
+        .arg(&out)
+        .args(["--min", "overall=0", "--part-mb", "0.001", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pass is running once its first part is being written (tiny parts, so soon).
+    let started = std::time::Instant::now();
+    let writing = || {
+        std::fs::read_dir(&out)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().contains("part-"))
+            })
+            .unwrap_or(false)
+    };
+    while !writing() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "filter never started writing"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "filter ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    eprintln!("writing after {:?}", started.elapsed());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let sent = std::time::Instant::now();
+    let out_put = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out_put.stderr);
+    assert_eq!(out_put.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    eprintln!("stopped {:?} after Ctrl-C", sent.elapsed());
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(10),
+        "it took {:?} to stop",
+        sent.elapsed()
+    );
+    assert!(!out.join("stats.json").exists());
+}
