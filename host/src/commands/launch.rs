@@ -12,7 +12,33 @@ const SLURM: &str = include_str!("../../templates/launch/slurm.sh.j2");
 
 pub fn run(args: LaunchArgs) -> Result<(), Error> {
     print!("{}", render(&args)?);
+    if let Some(note) = unpinned_hub_note(&args.command) {
+        eprintln!("{note}");
+    }
     Ok(())
+}
+
+/// A note when the command reads a Hub dataset at a branch: every task resolves the branch when it
+/// starts, so a push while the tasks run makes shards read different commits (refused at the next
+/// shard and by `merge`). Pinning `--revision` to a commit avoids that.
+fn unpinned_hub_note(command: &[String]) -> Option<String> {
+    if command
+        .iter()
+        .any(|a| a == "--revision" || a.starts_with("--revision="))
+    {
+        return None;
+    }
+    let datasets = command.get(1)?;
+    let hub: Vec<&str> = datasets
+        .split(',')
+        .filter(|d| crate::input::is_hub_reference(Path::new(d)))
+        .collect();
+    (!hub.is_empty()).then(|| {
+        format!(
+            "note: every task reads {} at the commit its branch points to when the task starts; to be sure all shards read one commit, add --revision COMMIT_SHA to the command",
+            hub.join(", ")
+        )
+    })
 }
 
 /// One word for bash, quoted when it needs to be.
@@ -221,6 +247,25 @@ fn k8s(args: &LaunchArgs, command: &[String], out: &Path) -> Result<String, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hub_dataset_read_at_a_branch_gets_a_note_to_pin_the_commit() {
+        let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let note =
+            unpinned_hub_note(&words("filter acme/web text heuristic_quality --out o")).unwrap();
+        assert!(
+            note.contains("acme/web") && note.contains("--revision COMMIT_SHA"),
+            "{note}"
+        );
+        assert_eq!(
+            unpinned_hub_note(&words("filter acme/web text q --out o --revision 1a2b3c")),
+            None
+        );
+        assert_eq!(
+            unpinned_hub_note(&words("filter ./no/such/file.parquet text q --out o")),
+            None
+        );
+    }
 
     #[test]
     fn words_are_quoted_for_bash_only_when_needed() {

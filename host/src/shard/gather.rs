@@ -59,7 +59,7 @@ pub fn gather(dir: &Path) -> Result<Vec<Marker>, Error> {
                 m.stamps.len()
             )));
         }
-        if m.identity != first.identity {
+        if !super::marker::same_run(&m.identity, &first.identity) {
             let commits = |i: &serde_json::Value| i.get("hub_commits").cloned();
             let what = if commits(&m.identity) != commits(&first.identity) {
                 "another commit of the Hub dataset"

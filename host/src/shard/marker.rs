@@ -77,7 +77,14 @@ pub fn check(dir: &Path, spec: ShardSpec, identity: &serde_json::Value) -> Resul
             )));
         }
         let marker = read(&path)?;
-        if &marker.identity != identity {
+        if let Some(message) = moved_commit(&marker.identity, identity) {
+            return Err(Error::Usage(format!(
+                "{} holds {}, which read {message}; rerun this shard with --revision set to that commit (and pin --revision in the job script, so every shard reads one commit)",
+                dir.display(),
+                path.file_name().unwrap_or_default().to_string_lossy(),
+            )));
+        }
+        if !same_run(&marker.identity, identity) {
             return Err(Error::Usage(format!(
                 "{} holds {} from another run (other datasets, columns, lens or rules); use another --out or remove that run's files",
                 dir.display(),
@@ -89,6 +96,52 @@ pub fn check(dir: &Path, spec: ShardSpec, identity: &serde_json::Value) -> Resul
         }
     }
     Ok(found)
+}
+
+/// Whether two shards' identities are one run's. The revision asked for is left out when the
+/// commits read are recorded: they say what was read, so a shard rerun with `--revision` pinned to
+/// the commit the others read belongs with them.
+pub fn same_run(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    run_key(a) == run_key(b)
+}
+
+fn run_key(identity: &serde_json::Value) -> serde_json::Value {
+    let mut key = identity.clone();
+    if let Some(map) = key.as_object_mut()
+        && map.contains_key("hub_commits")
+    {
+        map.remove("revision");
+    }
+    key
+}
+
+/// When two identities differ only in the commits their Hub datasets were read at (the branch
+/// moved between shards): what the earlier one read, e.g. "acme/web at commit 1a2b… (this shard
+/// found 3c4d…)".
+fn moved_commit(earlier: &serde_json::Value, now: &serde_json::Value) -> Option<String> {
+    let (before, after) = (earlier.get("hub_commits")?, now.get("hub_commits")?);
+    let mut same = now.clone();
+    same["hub_commits"] = before.clone();
+    if before == after || !same_run(&same, earlier) {
+        return None;
+    }
+    let datasets = earlier.get("datasets").and_then(|d| d.as_array());
+    let pairs = before.as_array()?.iter().zip(after.as_array()?).enumerate();
+    let moved: Vec<String> = pairs
+        .filter(|(_, (b, a))| b != a)
+        .map(|(i, (b, a))| {
+            let name = datasets
+                .and_then(|d| d.get(i))
+                .and_then(|d| d.as_str())
+                .unwrap_or("a Hub dataset");
+            format!(
+                "{name} at commit {} (this shard found {})",
+                b.as_str().unwrap_or("?"),
+                a.as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    (!moved.is_empty()).then(|| moved.join(", "))
 }
 
 /// Write this shard's marker (the last thing a shard does).
@@ -108,6 +161,48 @@ pub fn write(dir: &Path, spec: ShardSpec, marker: &Marker) -> Result<PathBuf, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hub_branch_that_moved_between_shards_is_named_with_both_commits() {
+        let earlier = serde_json::json!({"datasets": ["acme/web"], "hub_commits": ["aaa"], "revision": null, "lens": "x"});
+        let moved = serde_json::json!({"datasets": ["acme/web"], "hub_commits": ["bbb"], "revision": null, "lens": "x"});
+        assert_eq!(
+            moved_commit(&earlier, &moved).unwrap(),
+            "acme/web at commit aaa (this shard found bbb)"
+        );
+        // Another lens as well: another run, not a moved branch.
+        let other = serde_json::json!({"datasets": ["acme/web"], "hub_commits": ["bbb"], "revision": null, "lens": "y"});
+        assert_eq!(moved_commit(&earlier, &other), None);
+        assert_eq!(moved_commit(&earlier, &earlier), None);
+        // Rerun with the commit pinned: the same run.
+        let pinned = serde_json::json!({"datasets": ["acme/web"], "hub_commits": ["aaa"], "revision": "aaa", "lens": "x"});
+        assert!(same_run(&earlier, &pinned));
+        assert!(!same_run(&earlier, &moved));
+        // Without recorded commits the revision stays part of the run.
+        let local = serde_json::json!({"revision": null, "lens": "x"});
+        assert!(!same_run(
+            &local,
+            &serde_json::json!({"revision": "v1", "lens": "x"})
+        ));
+
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ShardSpec { index: 0, count: 2 };
+        let marker = Marker {
+            identity: earlier,
+            shard: 0,
+            count: 2,
+            stamps: Vec::new(),
+            stats: serde_json::json!({}),
+        };
+        write(dir.path(), spec, &marker).unwrap();
+        let err = check(dir.path(), ShardSpec { index: 1, count: 2 }, &moved)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("which read acme/web at commit aaa (this shard found bbb); rerun this shard with --revision"),
+            "{err}"
+        );
+    }
     use serde_json::json;
 
     fn marker(identity: serde_json::Value, shard: usize, count: usize) -> Marker {
