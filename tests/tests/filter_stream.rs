@@ -479,3 +479,26 @@ fn a_sharded_summary_of_a_hub_split_streams_its_units_and_merges_into_one_summar
         );
     }
 }
+
+#[test]
+fn offline_a_split_missing_a_file_from_the_cache_is_refused_by_name_not_filtered_short() {
+    let ws = Workspace::new();
+    let (repo, _) = parquet_repo(&ws);
+    let hub = HubEmulator::start([repo]);
+    let home = ws.path().join("hf");
+    filter(&ws, Some(&hub), &home, &ws.path().join("online"), &[]).ok();
+    // Someone cleaned part of the cache: one file of the split is gone from the snapshot.
+    let gone = "data/train-00001-of-00004.parquet";
+    let snapshot = files_under(&home)
+        .into_iter()
+        .find(|f| f.contains("snapshots/") && f.ends_with(gone))
+        .expect("the online run cached the file");
+    std::fs::remove_file(home.join(&snapshot)).unwrap();
+    let run = filter(&ws, None, &home, &ws.path().join("offline"), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(gone) && run.stderr.contains("is not in the Hub cache"),
+        "{}",
+        run.stderr
+    );
+}

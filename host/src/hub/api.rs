@@ -144,6 +144,11 @@ impl Hub {
                     cache: self.settings.cache_dir.clone(),
                 });
             }
+            // The tree an online run listed, when there was one: then a file missing from the
+            // snapshot is an error naming it, not a split that silently lost that file.
+            if let Some(files) = read_tree(&self.tree_file(repo, sha)) {
+                return Ok(files);
+            }
             let mut files = Vec::new();
             walk_snapshot(&root, &root, &mut files);
             files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -176,7 +181,17 @@ impl Hub {
             })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        // Best effort, for offline runs later: a read-only cache still allows online runs.
+        let _ = write_tree(&self.tree_file(repo, sha), &files);
         Ok(files)
+    }
+
+    /// Where the file list of `repo` at `sha` is kept in the cache (beside `huggingface_hub`'s own
+    /// folders, which it leaves alone).
+    fn tree_file(&self, repo: &str, sha: &str) -> PathBuf {
+        self.cache_folder(repo)
+            .join("classified-trees")
+            .join(format!("{sha}.json"))
     }
 
     /// A file of the repo at `sha` in the local cache, downloading it first when online.
@@ -253,6 +268,35 @@ fn walk_snapshot(root: &Path, dir: &Path, out: &mut Vec<RepoFile>) {
             });
         }
     }
+}
+
+/// The file list of a commit, as an online run saw it: paths and sizes (no hashes, as offline).
+fn write_tree(path: &Path, files: &[RepoFile]) -> Result<PathBuf, crate::error::Error> {
+    let listed: Vec<serde_json::Value> = files
+        .iter()
+        .map(|f| serde_json::json!({"path": f.path, "size": f.size}))
+        .collect();
+    let mut file = crate::report::AtomicFile::create(path)?;
+    serde_json::to_writer(file.file(), &listed).map_err(|e| crate::error::Error::Output {
+        path: path.display().to_string(),
+        source: e.into(),
+    })?;
+    file.commit()
+}
+
+/// [`write_tree`]'s list, if it is there and readable.
+fn read_tree(path: &Path) -> Option<Vec<RepoFile>> {
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    listed
+        .iter()
+        .map(|f| {
+            Some(RepoFile {
+                path: f.get("path")?.as_str()?.to_string(),
+                size: f.get("size")?.as_u64()?,
+                etag: None,
+            })
+        })
+        .collect()
 }
 
 /// A ref file (`refs/main` holding the commit), written whole or not at all.
