@@ -156,6 +156,12 @@ fn streamed_shards_read_only_their_row_groups_and_merge_into_the_downloading_run
         )
         .ok();
         assert!(!run.stderr.contains("downloading"), "{}", run.stderr);
+        // The shard says how much it streamed.
+        let said = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("streamed ")?.strip_suffix(" from the Hub"));
+        assert!(said.is_some(), "{}", run.stderr);
         fetched.push(hub.bytes_served() - before);
     }
     eprintln!("streamed shards fetched {fetched:?} of the split's {split_bytes} bytes");

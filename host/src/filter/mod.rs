@@ -217,6 +217,7 @@ pub fn run(mut config: FilterConfig) -> Result<Filtered, Error> {
     )?;
     let gathered = take(gathered);
     gathered.progress.finish();
+    inputs.report_streamed();
 
     let stats = RunStats {
         lens: lens_info,

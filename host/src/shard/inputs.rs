@@ -6,9 +6,11 @@
 
 use crate::config::Selection;
 use crate::error::Error;
+use crate::hub::remote::HubHttp;
 use crate::hub::{Hub, HubRequest};
 use crate::settings::Settings;
 use crate::shard::units::{self, FileStamp, InputFile};
+use std::sync::Arc;
 
 /// What `filter` or a sharded `summary` reads.
 #[derive(Debug)]
@@ -18,6 +20,22 @@ pub struct Inputs {
     /// Per dataset argument, the commit a Hub dataset was read at (`None` for local files): part
     /// of the run's identity, so shards of one run read one commit.
     pub commits: Vec<Option<String>>,
+    /// The HTTP client streamed files are read through (`None` without a Hub dataset, or offline).
+    pub http: Option<Arc<HubHttp>>,
+}
+
+impl Inputs {
+    /// Say how much was streamed from the Hub, if anything (downloads are announced as they start).
+    pub fn report_streamed(&self) {
+        if let Some(http) = &self.http
+            && http.bytes_received() > 0
+        {
+            eprintln!(
+                "streamed {} from the Hub",
+                crate::hub::open::human_bytes(http.bytes_received())
+            );
+        }
+    }
 }
 
 /// The files of every dataset argument.
@@ -46,6 +64,7 @@ pub fn files(selection: &Selection, settings: &Settings) -> Result<Inputs, Error
         return Ok(Inputs {
             files,
             commits: vec![None; selection.datasets.len()],
+            http: None,
         });
     }
     let hub_settings = settings.hub.clone();
@@ -61,6 +80,7 @@ pub fn files(selection: &Selection, settings: &Settings) -> Result<Inputs, Error
             let mut inputs = Inputs {
                 files: Vec::new(),
                 commits: Vec::new(),
+                http: hub.http().cloned(),
             };
             for d in &datasets {
                 if !crate::input::is_hub_reference(d) {

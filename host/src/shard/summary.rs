@@ -174,6 +174,7 @@ fn run_shard(mut config: RunConfig, spec: ShardSpec) -> Result<Option<PathBuf>, 
         stats: serde_json::to_value(&counted).expect("counts serialize"),
     };
     marker::write(&out, spec, &marker)?;
+    inputs.report_streamed();
     Ok(None)
 }
 
