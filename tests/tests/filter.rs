@@ -163,13 +163,7 @@ fn summary_csv_and_means_csv_are_the_ones_summary_writes() {
         ],
     )
     .ok();
-    for file in ["summary.csv", "means.csv"] {
-        assert_eq!(
-            std::fs::read_to_string(out.join(file)).unwrap(),
-            ws.read(file),
-            "{file}"
-        );
-    }
+    ws.assert_same_summary_files(&out);
 }
 
 #[test]
@@ -557,13 +551,7 @@ fn a_hub_split_is_downloaded_once_and_filtered_like_its_local_files() {
     assert_eq!(kept_hub, kept_local, "the Hub split kept other rows");
     // Same files, same dataset name (`web`): the same stats, summary.csv and means.csv.
     assert_eq!(stats(&hub_out), stats(&local_out));
-    for file in ["summary.csv", "means.csv"] {
-        assert_eq!(
-            std::fs::read_to_string(hub_out.join(file)).unwrap(),
-            std::fs::read_to_string(local_out.join(file)).unwrap(),
-            "{file}"
-        );
-    }
+    support::assert_same_summary_files(&hub_out, &local_out);
 
     // `--split test` is the other split's file.
     let test_out = ws.path().join("test");

@@ -477,13 +477,7 @@ fn a_sharded_summary_of_a_hub_split_streams_its_units_and_merges_into_one_summar
         "{marker}"
     );
     ws.run(None, &["merge", out]).ok();
-    for file in ["summary.csv", "means.csv"] {
-        assert_eq!(
-            std::fs::read_to_string(sharded.join(file)).unwrap(),
-            ws.read(file),
-            "{file}"
-        );
-    }
+    ws.assert_same_summary_files(&sharded);
 }
 
 #[test]

@@ -317,13 +317,7 @@ fn a_sharded_summary_merges_into_the_summary_of_one_process() {
     let again = ws.run(None, &sharded_summary(&datasets, out_s, "1/2")).ok();
     again.assert_stderr_has("shard 1/2 is already done");
     ws.run(None, &["merge", out_s]).ok();
-    for file in ["summary.csv", "means.csv"] {
-        assert_eq!(
-            std::fs::read_to_string(out.join(file)).unwrap(),
-            ws.read(file),
-            "{file}"
-        );
-    }
+    ws.assert_same_summary_files(&out);
     let mut capped = sharded_summary(&datasets, out_s, "0/2");
     capped.extend(["--max", "5"]);
     let run = ws.run(None, &capped);

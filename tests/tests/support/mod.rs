@@ -123,6 +123,11 @@ impl Workspace {
     }
 
     /// A JSON output (`compare.json`, `run.json`, ...) below the data folder, parsed.
+    /// `dir` holds the very `summary.csv` and `means.csv` this workspace's own `summary` wrote.
+    pub fn assert_same_summary_files(&self, dir: &Path) {
+        assert_same_summary_files(dir, &self.data_dir());
+    }
+
     pub fn json(&self, name: &str) -> Value {
         serde_json::from_str(&self.read(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
     }
@@ -263,6 +268,17 @@ impl Run {
 
 /// The cells of the console table line that names `lens`, and that line (for messages).
 #[track_caller]
+/// `a` and `b` hold the same `summary.csv` and `means.csv`, byte for byte.
+pub fn assert_same_summary_files(a: &Path, b: &Path) {
+    for file in ["summary.csv", "means.csv"] {
+        let read = |dir: &Path| {
+            std::fs::read_to_string(dir.join(file))
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+        };
+        assert_eq!(read(a), read(b), "{file}");
+    }
+}
+
 pub fn table_cells<'a>(stdout: &'a str, lens: &str) -> (&'a str, Vec<&'a str>) {
     let line = stdout
         .lines()
