@@ -335,6 +335,21 @@ mod tests {
     use parquet::arrow::ArrowWriter;
     use parquet::file::properties::WriterProperties;
 
+    /// The first column (Int64 ids) of every batch.
+    fn ids(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect()
+    }
+
     fn rows(n: i64) -> RecordBatch {
         let text: Vec<String> = (0..n).map(|i| format!("row {i}")).collect();
         RecordBatch::try_from_iter([
@@ -370,18 +385,7 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(batches[0].schema(), rows(1).schema());
-        let ids: Vec<i64> = batches
-            .iter()
-            .flat_map(|b| {
-                b.column(0)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .values()
-                    .to_vec()
-            })
-            .collect();
-        assert_eq!(ids, (10..30).collect::<Vec<_>>());
+        assert_eq!(ids(&batches), (10..30).collect::<Vec<_>>());
         let texts = text_values(&batches[0], &["text".into()], &path).unwrap();
         assert_eq!(texts[0], vec![Some("row 10".to_string())]);
         let err = inspect(&Source::Local(path.clone()), &["id".into()])
@@ -444,19 +448,11 @@ mod tests {
         let footer = file.sent.load(Relaxed);
         assert!(footer < info.bytes / 4, "{footer} of {}", info.bytes);
 
-        let ids: Vec<i64> = read(&source, Some(1..3), None)
+        let batches: Vec<RecordBatch> = read(&source, Some(1..3), None)
             .unwrap()
             .map(Result::unwrap)
-            .flat_map(|b| {
-                b.column(0)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap()
-                    .values()
-                    .to_vec()
-            })
             .collect();
-        assert_eq!(ids, (1000..3000).collect::<Vec<_>>());
+        assert_eq!(ids(&batches), (1000..3000).collect::<Vec<_>>());
         let groups: u64 = info.row_groups[1..3].iter().map(|g| g.1).sum();
         let read_bytes = file.sent.load(Relaxed) - footer;
         // Those two row groups and the footer again; nothing of the other row groups.
