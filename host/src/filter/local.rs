@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// A window of batches scored together holds at most this many bytes (and at least one batch):
-/// one window is scored while the next is read and the last is written, so about three windows
-/// are in memory whatever the size of the documents.
+/// one window is scored while the next is read, the last waits in the channel and the one before
+/// is written, so at most four windows are in memory whatever the size of the documents.
 const WINDOW_BYTES: usize = 32 << 20;
 /// Rows scored as one task: small enough that a window of a single short batch still keeps every
 /// component thread busy, big enough that handing them out costs nothing next to scoring them.
@@ -46,9 +46,10 @@ struct Read {
     batch: RecordBatch,
 }
 
-/// What the scoring thread tells the writer: a scored batch, an error, or that it is done.
+/// What the scoring thread tells the writer: a scored window (its batches with their rows'
+/// statuses, in order), an error, or that it is done.
 enum Scored {
-    Batch(Fed, Vec<Status>),
+    Window(Vec<(Fed, Vec<Status>)>),
     Failed(Error),
     Done,
 }
@@ -122,14 +123,20 @@ impl LocalPass<'_> {
                     return;
                 }
             };
-            for (read, statuses) in read.into_iter().zip(scored) {
-                let fed = Fed {
-                    unit: read.unit,
-                    batch: read.batch,
-                };
-                if tx.send(Scored::Batch(fed, statuses)).is_err() {
-                    return;
-                }
+            // The whole window in one message: the writer writes it while the next is scored.
+            let window = read
+                .into_iter()
+                .zip(scored)
+                .map(|(read, statuses)| {
+                    let fed = Fed {
+                        unit: read.unit,
+                        batch: read.batch,
+                    };
+                    (fed, statuses)
+                })
+                .collect();
+            if tx.send(Scored::Window(window)).is_err() {
+                return;
             }
         }
         let _ = tx.send(Scored::Done);
@@ -242,8 +249,8 @@ fn write_all(
         if stop.load(Ordering::Relaxed) {
             return Err(Error::Interrupted);
         }
-        let (fed, statuses) = match rx.recv() {
-            Ok(Scored::Batch(fed, statuses)) => (fed, statuses),
+        let window = match rx.recv() {
+            Ok(Scored::Window(window)) => window,
             Ok(Scored::Failed(e)) => return Err(e),
             Ok(Scored::Done) => break,
             Err(_) if stop.load(Ordering::Relaxed) => return Err(Error::Interrupted),
@@ -253,15 +260,17 @@ fn write_all(
                 ));
             }
         };
-        let dataset = units[fed.unit].dataset;
-        if current.as_ref().is_none_or(|(d, _)| *d != dataset) {
-            if let Some((_, done)) = current.take() {
-                done.finish()?;
+        for (fed, statuses) in window {
+            let dataset = units[fed.unit].dataset;
+            if current.as_ref().is_none_or(|(d, _)| *d != dataset) {
+                if let Some((_, done)) = current.take() {
+                    done.finish()?;
+                }
+                current = Some((dataset, writer(dataset)));
             }
-            current = Some((dataset, writer(dataset)));
+            let (_, w) = current.as_mut().expect("set above");
+            w.batch_done(fed, statuses)?;
         }
-        let (_, w) = current.as_mut().expect("set above");
-        w.batch_done(fed, statuses)?;
     }
     match current {
         Some((_, w)) => w.finish(),
