@@ -269,6 +269,12 @@ impl Pacer {
             return Admission::Spent(why.clone());
         }
         if let Some(why) = self.quota_short(tokens) {
+            // Answers on their way may show more left: a server that counted requests in another
+            // order than they were sent reports less than is left to a request sent earlier.
+            // The sending ends only when no answer can correct the view.
+            if self.in_flight > 0 {
+                return Admission::Full;
+            }
             self.spent = Some(why.clone());
             return Admission::Spent(why);
         }

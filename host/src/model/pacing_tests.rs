@@ -184,6 +184,46 @@ fn a_daily_quota_is_spent_down_announced_and_then_stops_everything() {
 }
 
 #[test]
+fn a_quota_that_looks_spent_waits_for_the_answers_in_flight_before_ending_the_sending() {
+    let t0 = Instant::now();
+    let mut p = Pacer::new(1000, None, None, t0);
+    let day = |remaining: f64| {
+        budget(
+            Unit::Requests,
+            Some(86_400),
+            Some(100.0),
+            Some(remaining),
+            Some(3_600_000),
+        )
+    };
+    exchange(&mut p, &day(3.0), t0);
+    // Three go out and stay in flight: the quota looks spent, but their answers may say otherwise.
+    let charges: Vec<Charge> = (0..3)
+        .map(|_| {
+            assert_eq!(p.admit(1.0, t0), Admission::Go);
+            p.charge(1.0)
+        })
+        .collect();
+    assert_eq!(p.admit(1.0, t0), Admission::Full);
+    assert_eq!(p.spent(), None);
+    // The last one sent is answered first: the server counted only one of the three so far
+    // (the other two reach it later), so after it two are left.
+    p.release();
+    p.observe(&day(2.0), charges[2], t0, t0);
+    assert_eq!(p.admit(1.0, t0), Admission::Go);
+    p.charge(1.0);
+    // One more fits, then the view is spent while two are in flight: wait, then end.
+    assert_eq!(p.admit(1.0, t0), Admission::Go);
+    p.charge(1.0);
+    assert_eq!(p.admit(1.0, t0), Admission::Full);
+    for _ in 0..4 {
+        p.release();
+    }
+    assert!(matches!(p.admit(1.0, t0), Admission::Spent(_)));
+    assert!(p.spent().is_some());
+}
+
+#[test]
 fn a_429_asking_for_hours_ends_the_sending() {
     let t0 = Instant::now();
     let mut p = Pacer::new(1000, None, None, t0);
