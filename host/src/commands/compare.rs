@@ -10,7 +10,6 @@ use crate::error::Error;
 use crate::lens::Lens;
 use crate::report::{self, RowSink, RunInfo};
 use crate::settings::Settings;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -188,14 +187,12 @@ pub fn run(args: CompareArgs, settings: Settings) -> Result<(), Error> {
             "No row is rated by both in the cache: rate them first (add --rate, or run `classified summary` with each model and --version)."
         );
     }
-    let path = out.join(report::COMPARE_JSON);
-    let mut file = report::AtomicFile::create(&path)?;
     let text = serde_json::to_string_pretty(&comparison).expect("the comparison serializes");
-    writeln!(file.file(), "{text}").map_err(|e| Error::Output {
-        path: path.display().to_string(),
-        source: e,
-    })?;
-    eprintln!("wrote {}", file.commit()?.display());
+    let written = report::AtomicFile::write(
+        &out.join(report::COMPARE_JSON),
+        format!("{text}\n").as_bytes(),
+    )?;
+    eprintln!("wrote {}", written.display());
     eprintln!("wrote {}", report::write_report(&out)?.display());
     Ok(())
 }

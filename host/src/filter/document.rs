@@ -9,7 +9,6 @@ use crate::lens::Lens;
 use crate::report::{AtomicFile, Tally};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The lens a run filtered with.
@@ -123,17 +122,9 @@ impl RunStats {
             total: view(&total, &self.lens),
             datasets: self.datasets.iter().map(|d| view(d, &self.lens)).collect(),
         };
-        let path = dir.join("stats.json");
-        let mut file = AtomicFile::create(&path)?;
         let mut json = serde_json::to_vec_pretty(&document).expect("stats serialize");
         json.push(b'\n');
-        file.file()
-            .write_all(&json)
-            .map_err(|source| Error::Output {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let mut written = vec![file.commit()?];
+        let mut written = vec![AtomicFile::write(&dir.join("stats.json"), &json)?];
         written.extend(crate::report::write_summary_csv(dir, &self.tallies())?);
         Ok(written)
     }

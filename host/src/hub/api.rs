@@ -276,12 +276,8 @@ fn write_tree(path: &Path, files: &[RepoFile]) -> Result<PathBuf, crate::error::
         .iter()
         .map(|f| serde_json::json!({"path": f.path, "size": f.size}))
         .collect();
-    let mut file = crate::report::AtomicFile::create(path)?;
-    serde_json::to_writer(file.file(), &listed).map_err(|e| crate::error::Error::Output {
-        path: path.display().to_string(),
-        source: e.into(),
-    })?;
-    file.commit()
+    let json = serde_json::to_vec(&listed).expect("a file list serializes");
+    crate::report::AtomicFile::write(path, &json)
 }
 
 /// [`write_tree`]'s list, if it is there and readable.
@@ -301,12 +297,5 @@ fn read_tree(path: &Path) -> Option<Vec<RepoFile>> {
 
 /// A ref file (`refs/main` holding the commit), written whole or not at all.
 fn write_ref(path: &Path, sha: &str) -> Result<PathBuf, crate::error::Error> {
-    let mut file = crate::report::AtomicFile::create(path)?;
-    std::io::Write::write_all(file.file(), sha.as_bytes()).map_err(|source| {
-        crate::error::Error::Output {
-            path: path.display().to_string(),
-            source,
-        }
-    })?;
-    file.commit()
+    crate::report::AtomicFile::write(path, sha.as_bytes())
 }

@@ -39,6 +39,18 @@ impl AtomicFile {
         })
     }
 
+    /// Write `bytes` as the whole of `target`, which appears only once they all are on disk.
+    pub fn write(target: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+        let mut file = AtomicFile::create(target)?;
+        file.file()
+            .write_all(bytes)
+            .map_err(|source| Error::Output {
+                path: target.display().to_string(),
+                source,
+            })?;
+        file.commit()
+    }
+
     pub fn file(&mut self) -> &mut std::fs::File {
         self.temp.as_file_mut()
     }

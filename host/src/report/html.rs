@@ -7,7 +7,6 @@ use super::AtomicFile;
 use super::view::ReportView;
 use crate::error::Error;
 use minijinja::Environment;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const REPORT_HTML: &str = "report.html";
@@ -46,13 +45,5 @@ pub fn render(view: &ReportView, compare: Option<&serde_json::Value>) -> Result<
 
 /// Write `report.html` into `dir`.
 pub fn write(dir: &Path, html: &str) -> Result<PathBuf, Error> {
-    let path = dir.join(REPORT_HTML);
-    let mut file = AtomicFile::create(&path)?;
-    file.file()
-        .write_all(html.as_bytes())
-        .map_err(|e| Error::Output {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-    file.commit()
+    AtomicFile::write(&dir.join(REPORT_HTML), html.as_bytes())
 }

@@ -11,7 +11,6 @@ use crate::lens::Lens;
 use crate::pipeline::rate::Usage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const RUN_JSON: &str = "run.json";
@@ -162,14 +161,8 @@ impl RunInfo {
 
     /// Write `run.json` in `dir`.
     pub fn write(&self, dir: &Path) -> Result<PathBuf, Error> {
-        let path = dir.join(RUN_JSON);
-        let mut file = AtomicFile::create(&path)?;
         let text = serde_json::to_string_pretty(self).expect("run info serializes");
-        writeln!(file.file(), "{text}").map_err(|e| Error::Output {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        file.commit()
+        AtomicFile::write(&dir.join(RUN_JSON), format!("{text}\n").as_bytes())
     }
 
     /// `dir/run.json`, or `None` when there is none.

@@ -6,7 +6,6 @@ use super::units::FileStamp;
 use crate::error::Error;
 use crate::report::AtomicFile;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,16 +145,8 @@ fn moved_commit(earlier: &serde_json::Value, now: &serde_json::Value) -> Option<
 
 /// Write this shard's marker (the last thing a shard does).
 pub fn write(dir: &Path, spec: ShardSpec, marker: &Marker) -> Result<PathBuf, Error> {
-    let path = dir.join(spec.marker_name());
-    let mut file = AtomicFile::create(&path)?;
     let json = serde_json::to_vec_pretty(marker).expect("a marker serializes");
-    file.file()
-        .write_all(&json)
-        .map_err(|source| Error::Output {
-            path: path.display().to_string(),
-            source,
-        })?;
-    file.commit()
+    AtomicFile::write(&dir.join(spec.marker_name()), &json)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use crate::error::Error;
 use crate::lens::Lens;
 use crate::report::AtomicFile;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The model file's name inside the folder.
@@ -56,17 +55,6 @@ pub fn check_target(folder: &Path) -> Result<(), Error> {
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
-    let mut file = AtomicFile::create(path)?;
-    file.file()
-        .write_all(bytes)
-        .map_err(|source| Error::Output {
-            path: path.display().to_string(),
-            source,
-        })?;
-    file.commit()
-}
-
 fn pretty(value: &Value) -> Vec<u8> {
     let mut text = serde_json::to_string_pretty(value).expect("JSON values serialize");
     text.push('\n');
@@ -85,10 +73,10 @@ pub fn write_lens(
         source: e,
     })?;
     let mut written = vec![
-        write(&folder.join(MODEL_FILE), contents.model)?,
-        write(&folder.join("function.json"), &pretty(&source.function))?,
-        write(&folder.join("metrics.json"), &pretty(contents.metrics))?,
-        write(&folder.join("MODEL_CARD.md"), contents.card.as_bytes())?,
+        AtomicFile::write(&folder.join(MODEL_FILE), contents.model)?,
+        AtomicFile::write(&folder.join("function.json"), &pretty(&source.function))?,
+        AtomicFile::write(&folder.join("metrics.json"), &pretty(contents.metrics))?,
+        AtomicFile::write(&folder.join("MODEL_CARD.md"), contents.card.as_bytes())?,
     ];
     // The source config's own keys (a component may read them, "limits" bounds it), then ours.
     let mut config = match &source.config {
@@ -114,10 +102,10 @@ pub fn write_lens(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "lens.wasm".into());
-        written.push(write(&folder.join(&name), &component.bytes)?);
+        written.push(AtomicFile::write(&folder.join(&name), &component.bytes)?);
         config.insert("component".into(), json!(name));
     }
-    written.push(write(
+    written.push(AtomicFile::write(
         &folder.join("config.json"),
         &pretty(&Value::Object(config)),
     )?);
@@ -171,10 +159,13 @@ pub fn write_imported(folder: &Path, imported: &Imported) -> Result<Vec<PathBuf>
         "imported_from": { "fasttext": imported.source, "labels": imported.mapping },
     });
     let mut written = vec![
-        write(&folder.join(MODEL_FILE), imported.model)?,
-        write(&folder.join("function.json"), &pretty(&function))?,
-        write(&folder.join("MODEL_CARD.md"), imported.card.as_bytes())?,
+        AtomicFile::write(&folder.join(MODEL_FILE), imported.model)?,
+        AtomicFile::write(&folder.join("function.json"), &pretty(&function))?,
+        AtomicFile::write(&folder.join("MODEL_CARD.md"), imported.card.as_bytes())?,
     ];
-    written.push(write(&folder.join("config.json"), &pretty(&config))?);
+    written.push(AtomicFile::write(
+        &folder.join("config.json"),
+        &pretty(&config),
+    )?);
     Ok(written)
 }
