@@ -33,6 +33,24 @@ fn parts(dir: &Path) -> Vec<RecordBatch> {
         .collect()
 }
 
+/// `classified filter` of the JSON Lines `lines` (written into `dir`) by `lens` into `out`, keeping
+/// every rated row, with `flags`.
+fn filter(dir: &Path, lines: &[String], lens: &Path, out: &Path, flags: &[&str]) -> Command {
+    let rows = dir.join("rows.jsonl");
+    std::fs::write(&rows, lines.join("\n")).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_classified"));
+    command
+        .arg("filter")
+        .arg(&rows)
+        .arg("text")
+        .arg(lens)
+        .arg("--out")
+        .arg(out)
+        .args(["--min", "overall=0", "--quiet"])
+        .args(flags);
+    command
+}
+
 /// Column `name` of every batch, as optional strings.
 fn strings(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
     batches
@@ -65,17 +83,8 @@ fn misbehaving_rows_fail_alone_and_are_counted_and_written_with_their_reason() {
             json!({"id": i, "text": text}).to_string()
         })
         .collect();
-    let rows = tmp.path().join("rows.jsonl");
-    std::fs::write(&rows, lines.join("\n")).unwrap();
     let out = tmp.path().join("out");
-    let run = Command::new(env!("CARGO_BIN_EXE_classified"))
-        .arg("filter")
-        .arg(&rows)
-        .arg("text")
-        .arg(&lens)
-        .arg("--out")
-        .arg(&out)
-        .args(["--min", "overall=0", "--write-rejected", "--quiet"])
+    let run = filter(tmp.path(), &lines, &lens, &out, &["--write-rejected"])
         .output()
         .unwrap();
     assert!(
@@ -146,17 +155,8 @@ fn ctrl_c_stops_a_local_lens_filter_with_130_and_publishes_nothing() {
     let lines: Vec<String> = (0..20_000)
         .map(|i| json!({"id": i, "text": "spin 1"}).to_string())
         .collect();
-    let rows = tmp.path().join("rows.jsonl");
-    std::fs::write(&rows, lines.join("\n")).unwrap();
     let out = tmp.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_classified"))
-        .arg("filter")
-        .arg(&rows)
-        .arg("text")
-        .arg(&lens)
-        .arg("--out")
-        .arg(&out)
-        .args(["--min", "overall=0", "--part-mb", "0.001", "--quiet"])
+    let mut child = filter(tmp.path(), &lines, &lens, &out, &["--part-mb", "0.001"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
